@@ -1,0 +1,107 @@
+"""The one tokenizer for chunks and queries.
+
+Chunks and queries must be analysed identically or BM25 silently stops matching, so every term that
+enters or queries the index comes from `analyze`. Its behaviour is versioned (`TOKENIZER_VERSION`,
+stored in the index meta table): any change here must bump the version so old indexes are rebuilt.
+
+Pipeline: Unicode NFKC -> case folding -> curly quotes/dashes to ASCII -> words (numbers keep
+their digits, "1,200" == "1200") -> possessives dropped ("Gaza's" == "Gaza") -> hyphen compounds
+expanded to their parts plus the joined form ("cease-fire" -> cease, fire, ceasefire, so it meets
+"ceasefire" and "cease fire") -> stop words removed -> Snowball English stemming (PyStemmer).
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import Stemmer
+
+TOKENIZER_VERSION = "1"
+
+# The classic English stop-word list used by IR toolkits (NLTK's "english" list, the same one
+# bm25s and many BM25 baselines use). Kept short on purpose: longer lists such as the 1,300-word
+# "stop-words" package drop content words ("act", "added", "10") that people really search for.
+STOP_WORDS: frozenset[str] = frozenset("""
+a about above after again against ain all am an and any are aren arent as at be because been
+before being below between both but by can couldn couldnt d did didn didnt do does doesn doesnt
+doing don dont down during each few for from further had hadn hadnt has hasn hasnt have haven
+havent having he her here hers herself him himself his how i if in into is isn isnt it its itself
+just ll m ma me mightn mightnt more most mustn mustnt my myself needn neednt no nor not now o of
+off on once only or other our ours ourselves out over own re s same shan shant she shes should
+shouldn shouldnt shouldve so some such t than that thatll the their theirs them themselves then
+there these they this those through to too under until up ve very was wasn wasnt we were weren
+werent what when where which while who whom why will with won wont wouldn wouldnt y you youd
+youll your youre yours yourself yourselves youve
+""".split())
+
+_TRANSLATE = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+    "\u2010": "-", "\u2011": "-", "\u00ad": "",
+})
+
+# A word: letters/digits, optionally joined by apostrophes or hyphens ("cease-fire", "o'brien");
+# a number may carry thousands separators or a decimal point ("1,200", "3.5").
+_WORD = re.compile(r"\d+(?:[.,]\d+)*|[^\W_]+(?:['-][^\W_]+)*'?")
+_THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+$")
+
+_stemmer = Stemmer.Stemmer("english")
+
+
+def normalize(text: str) -> str:
+    """NFKC + case folding + ASCII quotes and hyphens: the form every later step relies on."""
+    return unicodedata.normalize("NFKC", text).translate(_TRANSLATE).casefold()
+
+
+def _number(token: str) -> str:
+    if _THOUSANDS.match(token):
+        return token.replace(",", "")
+    return token.replace(",", ".") if token.count(",") == 1 and len(token.split(",")[1]) != 3 else token.replace(",", "")
+
+
+def surface_words(text: str) -> list[str]:
+    """Normalised words before stop-word removal and stemming, compounds expanded.
+
+    The search layer needs this level (not stems) to correct typos against the index's
+    vocabulary and to join adjacent query words that the corpus writes as one compound.
+    """
+    out: list[str] = []
+    for match in _WORD.finditer(normalize(text)):
+        token = match.group()
+        if token[0].isdigit():
+            out.append(_number(token))
+            continue
+        if token.endswith("'s"):
+            token = token[:-2]
+        token = token.strip("'")
+        if "-" in token:
+            parts = [p.replace("'", "") for p in token.split("-") if p]
+            out.extend(parts)
+            joined = "".join(parts)
+            if len(parts) > 1:
+                out.append(joined)
+            continue
+        token = token.replace("'", "")
+        if token:
+            out.append(token)
+    return out
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    return _stemmer.stemWord(word)
+
+
+def is_stop_word(word: str) -> bool:
+    return word in STOP_WORDS
+
+
+def terms_from_words(words: list[str]) -> list[str]:
+    """Stop words out, stems in: the terms the index stores and the query is scored with."""
+    return [stem(w) for w in words if w not in STOP_WORDS]
+
+
+def analyze(text: str) -> list[str]:
+    """Text -> index terms (with repeats, in order). The single entry point for chunks and queries."""
+    return terms_from_words(surface_words(text))

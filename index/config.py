@@ -1,0 +1,21 @@
+"""Where things live by default; every value can be overridden by an environment variable or flag."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SEEDS_DIR = PROJECT_ROOT / "seeds"
+
+
+def default_db_path() -> Path:
+    """`$VERBATIM_DB`, else `.verbatim/index.db` under the current directory."""
+    return Path(os.environ.get("VERBATIM_DB") or Path(".verbatim") / "index.db")
+
+
+def default_corpus() -> list[Path]:
+    """`$VERBATIM_CORPUS` (os.pathsep-separated), else the bundled `seeds/` folder."""
+    raw = os.environ.get("VERBATIM_CORPUS")
+    if raw:
+        return [Path(p) for p in raw.split(os.pathsep) if p]
+    return [SEEDS_DIR]

@@ -1,0 +1,30 @@
+"""Named errors that tell the user how to fix the problem (never built-in names like IndexError)."""
+from __future__ import annotations
+
+
+class VerbatimError(Exception):
+    """Base: the CLI prints str(error) as one line and exits non-zero, no traceback."""
+
+
+class IndexNotBuiltError(VerbatimError):
+    def __init__(self, path: str) -> None:
+        super().__init__(f"no index at {path}: run `python -m index build --db {path} [PATH ...]`")
+
+
+class IndexCorruptError(VerbatimError):
+    def __init__(self, path: str, why: str) -> None:
+        super().__init__(f"the index at {path} is unreadable ({why}): rebuild it with `python -m index build --db {path}`")
+
+
+class IndexOutdatedError(VerbatimError):
+    def __init__(self, path: str, why: str) -> None:
+        super().__init__(f"the index at {path} was built by another version ({why}): rebuild it with `python -m index build`")
+
+
+class IndexBusyError(VerbatimError):
+    def __init__(self, path: str) -> None:
+        super().__init__(f"another build is writing {path}; wait for it to finish and try again")
+
+
+class ConfigError(VerbatimError):
+    """Missing or invalid configuration, e.g. an unset environment variable."""
