@@ -25,6 +25,9 @@ class Document:
     url: str | None = None
     publisher: str | None = None
     content_hash: str = ""
+    # Where the indexable body starts in `text` (after Markdown front matter); chunks come from
+    # text[body_start:] but keep offsets into the whole `text`, so the verbatim check stays exact.
+    body_start: int = 0
 
 
 @dataclass(frozen=True)
