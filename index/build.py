@@ -1,0 +1,371 @@
+"""Build or refresh the index: files -> documents -> chunks -> postings, incrementally and atomically.
+
+One write transaction per build (SQLite WAL): readers keep answering from the last committed
+index while a build runs, and a crash, kill -9 or Ctrl-C leaves that index intact. A second build
+started meanwhile waits for the first (SQLite's writer lock) and then finds nothing to do.
+
+Incremental by fingerprint (content hash + metadata): unchanged documents are not re-processed,
+changed ones are replaced, deleted ones leave the index. New chunks' postings go into a new
+segment; removed chunks are marked dead in the `live` array and their terms' document
+frequencies are decremented, so corpus statistics stay global and exact. Segments are merged
+when there are many or when many postings are dead.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import sys
+import time
+import unicodedata
+from array import array
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from index import store
+from index.analyzer import TOKENIZER_VERSION, surface_words, terms_from_words
+from index.chunking import DEFAULT_MAX_CHARS, DEFAULT_MIN_WORDS, chunk_document
+from index.errors import IndexBusyError
+from index.ingest import iter_documents
+from index.model import Document, Problem
+from index.ranking import DEFAULT_B, DEFAULT_EPSILON, DEFAULT_K1, VARIANT, average_idf
+
+MAX_SEGMENTS = 8
+MAX_DEAD_FRACTION = 0.25
+
+
+@dataclass
+class BuildReport:
+    documents_indexed: int = 0
+    documents_unchanged: int = 0
+    documents_removed: int = 0
+    chunks_indexed: int = 0
+    chunks_removed: int = 0
+    documents_total: int = 0
+    chunks_total: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    seconds: float = 0.0
+    full_rebuild: bool = False
+    rebuild_reason: str = ""
+    merged: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.documents_indexed or self.documents_removed or self.full_rebuild)
+
+    def summary(self) -> str:
+        parts = [
+            f"{self.documents_indexed} documents indexed ({self.chunks_indexed} chunks)",
+            f"{self.documents_unchanged} unchanged",
+            f"{self.documents_removed} removed",
+            f"{len(self.problems)} skipped",
+            f"{self.documents_total} documents / {self.chunks_total} chunks in the index",
+            f"{self.seconds:.2f} s",
+        ]
+        if self.full_rebuild:
+            parts.append(f"full rebuild: {self.rebuild_reason}")
+        return "; ".join(parts)
+
+    def to_dict(self) -> dict:
+        d = {k: v for k, v in self.__dict__.items() if k != "problems"}
+        d["problems"] = [{"path": p.path, "line": p.line, "reason": p.reason} for p in self.problems]
+        return d
+
+
+@dataclass(frozen=True)
+class BuildParams:
+    """Parameters stored with the index. Changing analysis or chunking ones forces a full rebuild;
+    k1/b/epsilon do not (postings hold term frequencies, not weights), so they can be re-tuned freely."""
+
+    k1: float = DEFAULT_K1
+    b: float = DEFAULT_B
+    epsilon: float = DEFAULT_EPSILON
+    max_chars: int = DEFAULT_MAX_CHARS
+    min_words: int = DEFAULT_MIN_WORDS
+    title_terms: bool = True
+
+    def analysis_key(self) -> dict:
+        return {"tokenizer_version": TOKENIZER_VERSION, "schema_version": store.SCHEMA_VERSION,
+                "max_chars": self.max_chars, "min_words": self.min_words, "title_terms": self.title_terms}
+
+
+def dup_key(text: str) -> str:
+    """Key shared by near-identical passages: case, quote style, punctuation and spacing ignored."""
+    norm = unicodedata.normalize("NFKC", text).casefold()
+    words = "".join(ch if ch.isalnum() else " " for ch in norm).split()
+    return hashlib.sha1(" ".join(words).encode("utf-8")).hexdigest()[:20]
+
+
+def _fingerprint(doc: Document) -> str:
+    meta = json.dumps([doc.title, doc.date, doc.url, doc.publisher, getattr(doc, "body_start", 0)])
+    content = doc.content_hash or hashlib.sha256(doc.text.encode("utf-8")).hexdigest()
+    return hashlib.sha256((content + meta).encode("utf-8")).hexdigest()
+
+
+def chunk_terms(text: str, title: str | None, params: BuildParams) -> tuple[list[str], list[str]]:
+    """(surface words, index terms) of one chunk; the title's words count with every chunk when enabled."""
+    words = surface_words(text)
+    if params.title_terms and title:
+        words = surface_words(title) + words
+    return words, terms_from_words(words)
+
+
+class _Writer:
+    """Accumulates one build's changes, then writes them in the open transaction."""
+
+    def __init__(self, conn: sqlite3.Connection, params: BuildParams) -> None:
+        self.conn = conn
+        self.params = params
+        self.term_ids: dict[str, int] = dict(conn.execute("SELECT term, id FROM terms"))
+        self.next_term = (conn.execute("SELECT max(id) FROM terms").fetchone()[0] or 0) + 1
+        self.df_delta: Counter[int] = Counter()
+        self.surface_delta: Counter[str] = Counter()
+        self.p_terms = array("I")
+        self.p_chunks = array("I")
+        self.p_tfs = array("H")
+        meta = store.read_meta(conn)
+        self.next_chunk = int(meta.get("next_chunk_id", 1))
+        self.segment = int(meta.get("next_segment", 1))
+        self.length = array("I", store.read_array(conn, "length", np.uint32).tolist())
+        self.live = bytearray(store.read_array(conn, "live", np.uint8).tobytes())
+
+    def _term_id(self, term: str) -> int:
+        tid = self.term_ids.get(term)
+        if tid is None:
+            tid = self.term_ids[term] = self.next_term
+            self.next_term += 1
+        return tid
+
+    def add_document(self, doc: Document) -> int:
+        chunked = chunk_document(doc.text, body_start=getattr(doc, "body_start", 0),
+                                 max_chars=self.params.max_chars, min_words=self.params.min_words)
+        meta = chunked.meta
+        title = doc.title or meta.get("title")
+        date = doc.date or meta.get("date")
+        publisher = doc.publisher or meta.get("publisher")
+        cur = self.conn.execute(
+            "INSERT INTO documents (doc_id, source, root, title, date, url, publisher, fingerprint, text, body_start,"
+            " n_chunks, meta) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (doc.doc_id, doc.source, "", title, date, doc.url, publisher, _fingerprint(doc), doc.text,
+             getattr(doc, "body_start", 0), len(chunked.chunks), json.dumps(meta, ensure_ascii=False)),
+        )
+        doc_row = cur.lastrowid
+        rows = []
+        for chunk in chunked.chunks:
+            cid = self.next_chunk
+            self.next_chunk += 1
+            words, terms = chunk_terms(chunk.text, title, self.params)
+            self.surface_delta.update(words)
+            counts = Counter(terms)
+            for term, tf in counts.items():
+                tid = self._term_id(term)
+                self.df_delta[tid] += 1
+                self.p_terms.append(tid)
+                self.p_chunks.append(cid)
+                self.p_tfs.append(min(tf, 65535))
+            while len(self.length) <= cid:
+                self.length.append(0)
+                self.live.append(0)
+            self.length[cid] = len(terms)
+            self.live[cid] = 1
+            rows.append((cid, doc_row, chunk.start, chunk.end, chunk.paragraph, chunk.part, chunk.text,
+                         len(terms), dup_key(chunk.text)))
+        self.conn.executemany(
+            "INSERT INTO chunks (id, doc, start, end, paragraph, part, text, length, dup_key) VALUES (?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
+        return len(rows)
+
+    def remove_document(self, doc_row: int) -> int:
+        title = self.conn.execute("SELECT title FROM documents WHERE id = ?", (doc_row,)).fetchone()[0]
+        chunks = self.conn.execute("SELECT id, text FROM chunks WHERE doc = ?", (doc_row,)).fetchall()
+        for cid, text in chunks:
+            words, terms = chunk_terms(text, title, self.params)
+            self.surface_delta.subtract(words)
+            for term in set(terms):
+                tid = self.term_ids.get(term)
+                if tid is not None:
+                    self.df_delta[tid] -= 1
+            if cid < len(self.live):
+                self.live[cid] = 0
+        self.conn.execute("DELETE FROM chunks WHERE doc = ?", (doc_row,))
+        self.conn.execute("DELETE FROM documents WHERE id = ?", (doc_row,))
+        return len(chunks)
+
+    def flush(self) -> bool:
+        """Write terms, postings segment, surface words, arrays and statistics. Returns True if merged."""
+        conn = self.conn
+        new_terms = [(tid, term) for term, tid in self.term_ids.items() if tid not in self._known_ids()]
+        conn.executemany("INSERT INTO terms (id, term, df) VALUES (?, ?, 0)", new_terms)
+        conn.executemany("UPDATE terms SET df = df + ? WHERE id = ?",
+                         [(d, tid) for tid, d in self.df_delta.items() if d])
+        for word, d in self.surface_delta.items():
+            if d:
+                conn.execute(
+                    "INSERT INTO surface (word, cf) VALUES (?, ?) ON CONFLICT(word) DO UPDATE SET cf = cf + excluded.cf",
+                    (word, d),
+                )
+        conn.execute("DELETE FROM surface WHERE cf <= 0")
+        if len(self.p_terms):
+            self._write_segment(
+                np.frombuffer(self.p_terms, dtype=np.uint32),
+                np.frombuffer(self.p_chunks, dtype=np.uint32),
+                np.frombuffer(self.p_tfs, dtype=np.uint16),
+                self.segment,
+            )
+            self.segment += 1
+        length = np.frombuffer(self.length, dtype=np.uint32) if len(self.length) else np.zeros(1, np.uint32)
+        live = np.frombuffer(bytes(self.live), dtype=np.uint8) if len(self.live) else np.zeros(1, np.uint8)
+        merged = self._maybe_merge(live)
+        store.write_array(conn, "length", length)
+        store.write_array(conn, "live", live)
+        n_chunks = int(live.sum())
+        total_length = int(length[live.astype(bool)].sum()) if n_chunks else 0
+        dfs = np.array([r[0] for r in conn.execute("SELECT df FROM terms WHERE df > 0")], dtype=np.int64)
+        store.write_meta(conn, {
+            "next_chunk_id": self.next_chunk, "next_segment": self.segment, "n_chunks": n_chunks,
+            "total_length": total_length, "average_idf": average_idf(n_chunks, dfs), "vocabulary": int(len(dfs)),
+        })
+        conn.execute("DELETE FROM terms WHERE df <= 0")
+        return merged
+
+    def _known_ids(self) -> set[int]:
+        if not hasattr(self, "_known"):
+            self._known = {r[0] for r in self.conn.execute("SELECT id FROM terms")}
+        return self._known
+
+    def _write_segment(self, terms: np.ndarray, chunks: np.ndarray, tfs: np.ndarray, segment: int) -> None:
+        order = np.lexsort((chunks, terms))
+        terms, chunks, tfs = terms[order], chunks[order], tfs[order]
+        bounds = np.flatnonzero(np.diff(terms)) + 1
+        starts = np.concatenate(([0], bounds))
+        ends = np.concatenate((bounds, [len(terms)]))
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO postings (term, segment, chunks, tfs) VALUES (?, ?, ?, ?)",
+            ((int(terms[s]), segment, chunks[s:e].tobytes(), tfs[s:e].tobytes()) for s, e in zip(starts, ends)),
+        )
+
+    def _maybe_merge(self, live: np.ndarray) -> bool:
+        segments = self.conn.execute("SELECT count(DISTINCT segment) FROM postings").fetchone()[0]
+        total = self.conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        dead = int((live == 0).sum()) - 1  # id 0 is never used
+        if segments <= MAX_SEGMENTS and dead <= MAX_DEAD_FRACTION * max(total, 1):
+            return False
+        rows = self.conn.execute("SELECT term, chunks, tfs FROM postings ORDER BY term, segment").fetchall()
+        self.conn.execute("DELETE FROM postings")
+        merged: dict[int, tuple[list[np.ndarray], list[np.ndarray]]] = {}
+        for term, cb, tb in rows:
+            c = np.frombuffer(cb, dtype=np.uint32)
+            t = np.frombuffer(tb, dtype=np.uint16)
+            keep = live[c] == 1 if len(live) else np.zeros(len(c), bool)
+            entry = merged.setdefault(term, ([], []))
+            entry[0].append(c[keep])
+            entry[1].append(t[keep])
+        segment = self.segment
+        self.segment += 1
+        out = []
+        for term, (cs, ts) in merged.items():
+            c = np.concatenate(cs)
+            if len(c):
+                t = np.concatenate(ts)
+                order = np.argsort(c, kind="stable")
+                out.append((term, segment, c[order].tobytes(), t[order].tobytes()))
+        self.conn.executemany("INSERT INTO postings (term, segment, chunks, tfs) VALUES (?, ?, ?, ?)", out)
+        return True
+
+
+def _progress(enabled: bool):
+    if not enabled or not sys.stderr.isatty():
+        return None
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    return Progress(SpinnerColumn(), TextColumn("indexing"), BarColumn(), TextColumn("{task.completed} documents"),
+                    TimeElapsedColumn(), transient=True)
+
+
+def build_index(
+    paths: Iterable[Path],
+    db_path: Path,
+    *,
+    params: BuildParams | None = None,
+    progress: bool = False,
+    full: bool = False,
+) -> BuildReport:
+    """Bring the index at `db_path` up to date with `paths`. Bad inputs are reported, never fatal."""
+    params = params or BuildParams()
+    began = time.perf_counter()
+    report = BuildReport()
+    conn = store.connect(Path(db_path), create=True)
+    try:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise IndexBusyError(str(db_path)) from exc
+        store.ensure_schema(conn)
+        meta = store.read_meta(conn)
+        stored_key = meta.get("analysis")
+        if full or (stored_key is not None and stored_key != params.analysis_key()):
+            report.full_rebuild = True
+            report.rebuild_reason = "requested" if full else f"analysis changed ({stored_key} -> {params.analysis_key()})"
+            for table in ("documents", "chunks", "terms", "postings", "surface", "arrays", "meta"):
+                conn.execute(f"DELETE FROM {table}")
+        writer = _Writer(conn, params)
+        existing = {d: (row, fp) for row, d, fp in conn.execute("SELECT id, doc_id, fingerprint FROM documents")}
+        seen: set[str] = set()
+        bar = _progress(progress)
+        task = bar.add_task("index", total=None) if bar else None
+        if bar:
+            bar.start()
+        try:
+            for doc in iter_documents([Path(p) for p in paths], problems=report.problems):
+                if doc.doc_id in seen:
+                    report.problems.append(Problem(doc.source, f"duplicate document id {doc.doc_id!r}; first one kept"))
+                    continue
+                seen.add(doc.doc_id)
+                old = existing.get(doc.doc_id)
+                if old and old[1] == _fingerprint(doc):
+                    report.documents_unchanged += 1
+                    continue
+                if old:
+                    report.chunks_removed += writer.remove_document(old[0])
+                report.chunks_indexed += writer.add_document(doc)
+                report.documents_indexed += 1
+                if bar:
+                    bar.update(task, advance=1)
+        finally:
+            if bar:
+                bar.stop()
+        for doc_id, (row, _) in existing.items():
+            if doc_id not in seen:
+                report.chunks_removed += writer.remove_document(row)
+                report.documents_removed += 1
+        report.merged = writer.flush()
+        report.documents_total, report.chunks_total = _counts(conn)
+        report.seconds = time.perf_counter() - began
+        store.write_meta(conn, {
+            "analysis": params.analysis_key(), "tokenizer_version": TOKENIZER_VERSION,
+            "schema_version": store.SCHEMA_VERSION, "variant": VARIANT, "k1": params.k1, "b": params.b,
+            "epsilon": params.epsilon, "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "corpus": [str(Path(p)) for p in paths], "last_build": report.to_dict(),
+        })
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.close()
+    report.seconds = time.perf_counter() - began
+    return report
+
+
+def _counts(conn: sqlite3.Connection) -> tuple[int, int]:
+    try:
+        return (conn.execute("SELECT count(*) FROM documents").fetchone()[0],
+                conn.execute("SELECT count(*) FROM chunks").fetchone()[0])
+    except sqlite3.DatabaseError:
+        return 0, 0

@@ -1,0 +1,227 @@
+"""Query the index: question text -> BM25-ranked chunks, touching only the query terms' postings.
+
+Query analysis adds two things on top of the shared tokenizer, both driven by the index's own
+vocabulary: a word the corpus never uses is corrected to the closest word it does use (edit
+distance 1, or 2 for long words: "witkof" -> "witkoff", "directer" -> "director"), and two adjacent
+words the corpus writes as one compound are also matched joined ("cease fire" -> "ceasefire").
+"""
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from index import store
+from index.analyzer import TOKENIZER_VERSION, STOP_WORDS, surface_words, terms_from_words
+from index.errors import IndexCorruptError, IndexNotBuiltError, IndexOutdatedError
+from index.model import DuplicateRef, SearchHit
+from index.ranking import Bm25Params, CorpusStats, idf, length_norm, term_weights, top_k
+
+MAX_QUERY_TERMS = 64  # a 400-word question keeps its 64 rarest... first terms; beyond that adds noise and cost
+
+
+@dataclass(frozen=True)
+class QueryAnalysis:
+    terms: list[str]                       # scored terms, repeats kept (rank-bm25 semantics)
+    words: list[str]                       # surface words after correction, stop words included
+    corrections: dict[str, str] = field(default_factory=dict)  # typed word -> corpus word
+    joined: list[str] = field(default_factory=list)            # compounds added from adjacent words
+    unknown: list[str] = field(default_factory=list)           # content words the corpus never uses
+
+
+class Searcher:
+    """A read-only view of one index file. Thread-safe for queries; reloads when a build commits."""
+
+    def __init__(self, db_path: Path, conn: sqlite3.Connection) -> None:
+        self.db_path = Path(db_path)
+        self._conn = conn
+        self._lock = threading.RLock()
+        self._surface: list[str] | None = None
+        self._load()
+
+    @classmethod
+    def open(cls, db_path: Path | str) -> "Searcher":
+        path = Path(db_path)
+        if not path.exists():
+            raise IndexNotBuiltError(str(path))
+        conn = store.connect(path, readonly=True)
+        return cls(path, conn)
+
+    # ---- loading -------------------------------------------------------------------------
+    def _load(self) -> None:
+        try:
+            meta = store.read_meta(self._conn)
+            if not meta:
+                raise IndexNotBuiltError(str(self.db_path))
+            if meta.get("tokenizer_version") != TOKENIZER_VERSION or meta.get("schema_version") != store.SCHEMA_VERSION:
+                raise IndexOutdatedError(str(self.db_path), f"tokenizer {meta.get('tokenizer_version')} != {TOKENIZER_VERSION}")
+            self.meta = meta
+            self.params = Bm25Params(k1=float(meta["k1"]), b=float(meta["b"]), epsilon=float(meta["epsilon"]))
+            self.stats = CorpusStats(int(meta["n_chunks"]), int(meta["total_length"]), float(meta["average_idf"]))
+            self.lengths = store.read_array(self._conn, "length", np.uint32)
+            self.live = store.read_array(self._conn, "live", np.uint8).astype(bool)
+            self.norms = length_norm(self.lengths, self.stats, self.params)
+            self._acc = np.zeros(len(self.lengths), dtype=np.float64)
+            self._surface = None
+            self._version = self._data_version()
+        except (sqlite3.DatabaseError, KeyError, ValueError) as exc:
+            raise IndexCorruptError(str(self.db_path), str(exc)) from exc
+
+    def _data_version(self) -> tuple:
+        return (self._conn.execute("PRAGMA data_version").fetchone()[0],
+                self._conn.execute("SELECT value FROM meta WHERE key = 'built_at'").fetchone())
+
+    def refresh(self) -> bool:
+        """Pick up a build committed by another process since we loaded. Cheap: two tiny queries."""
+        with self._lock:
+            if self._data_version() != self._version:
+                self._load()
+                return True
+            return False
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # ---- query analysis ------------------------------------------------------------------
+    def _surface_words(self) -> list[str]:
+        if self._surface is None:
+            self._surface = [r[0] for r in self._conn.execute("SELECT word FROM surface")]
+            self._surface_set = set(self._surface)
+        return self._surface
+
+    def knows_word(self, word: str) -> bool:
+        self._surface_words()
+        return word in self._surface_set
+
+    def _correct(self, word: str) -> str | None:
+        if word in STOP_WORDS or not word.isalpha() or len(word) < 4 or self.knows_word(word):
+            return None
+        from rapidfuzz import process
+        from rapidfuzz.distance import Levenshtein
+
+        limit = 1 if len(word) < 8 else 2
+        best = process.extractOne(word, self._surface_words(), scorer=Levenshtein.distance, score_cutoff=limit)
+        return best[0] if best else None
+
+    def analyze_query(self, query: str) -> QueryAnalysis:
+        raw = surface_words(query)
+        words: list[str] = []
+        corrections: dict[str, str] = {}
+        unknown: list[str] = []
+        for w in raw:
+            fixed = self._correct(w)
+            if fixed:
+                corrections[w] = fixed
+                w = fixed
+            elif w not in STOP_WORDS and not self.knows_word(w):
+                unknown.append(w)
+            words.append(w)
+        joined = []
+        content = [w for w in words if w not in STOP_WORDS]
+        for a, b in zip(content, content[1:]):
+            if a + b not in content and self.knows_word(a + b):
+                joined.append(a + b)
+        terms = terms_from_words(words + joined)[:MAX_QUERY_TERMS]
+        return QueryAnalysis(terms=terms, words=words, corrections=corrections, joined=joined, unknown=unknown)
+
+    # ---- ranking -------------------------------------------------------------------------
+    def term_stats(self, terms: list[str]) -> dict[str, tuple[int, int]]:
+        """term -> (term id, document frequency) for the terms the index knows."""
+        uniq = sorted(set(terms))
+        if not uniq:
+            return {}
+        marks = ",".join("?" * len(uniq))
+        return {t: (i, df) for i, t, df in self._conn.execute(
+            f"SELECT id, term, df FROM terms WHERE term IN ({marks})", uniq)}
+
+    def idf(self, term: str) -> float:
+        st = self.term_stats([term]).get(term)
+        return idf(self.stats, self.params, st[1]) if st else 0.0
+
+    def score_terms(self, terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(chunk ids, scores) of every live chunk matching any term: rank-bm25's formula, postings only."""
+        with self._lock:
+            known = self.term_stats(terms)
+            counts: dict[str, int] = {}
+            for t in terms:
+                if t in known:
+                    counts[t] = counts.get(t, 0) + 1
+            if not counts:
+                return np.zeros(0, np.int64), np.zeros(0)
+            acc = self._acc
+            touched: list[np.ndarray] = []
+            for term, repeat in counts.items():
+                tid, df = known[term]
+                w_idf = idf(self.stats, self.params, df) * repeat
+                for cb, tb in self._conn.execute("SELECT chunks, tfs FROM postings WHERE term = ?", (tid,)):
+                    ids = np.frombuffer(cb, dtype=np.uint32)
+                    tfs = np.frombuffer(tb, dtype=np.uint16)
+                    acc[ids] += term_weights(tfs, self.norms[ids], w_idf, self.params)
+                    touched.append(ids)
+            ids = np.unique(np.concatenate(touched)).astype(np.int64)
+            ids = ids[self.live[ids]]
+            scores = acc[ids].copy()
+            for t in touched:
+                acc[t] = 0.0
+            return ids, scores
+
+    def rank(self, terms: list[str], k: int = 10) -> list[tuple[int, float]]:
+        ids, scores = self.score_terms(terms)
+        return top_k(ids, scores, k)
+
+    def search(self, query: str, k: int = 10) -> list[SearchHit]:
+        self.refresh()
+        analysis = self.analyze_query(query)
+        return self.hits(self.rank(analysis.terms, k))
+
+    # ---- fetching ------------------------------------------------------------------------
+    def hits(self, ranked: list[tuple[int, float]], with_duplicates: bool = True) -> list[SearchHit]:
+        if not ranked:
+            return []
+        ids = [cid for cid, _ in ranked]
+        marks = ",".join("?" * len(ids))
+        rows = {r[0]: r for r in self._conn.execute(
+            "SELECT c.id, d.doc_id, d.source, c.start, c.end, c.text, c.paragraph, d.title, d.date, c.dup_key "
+            f"FROM chunks c JOIN documents d ON d.id = c.doc WHERE c.id IN ({marks})", ids)}
+        out = []
+        for cid, score in ranked:
+            r = rows.get(cid)
+            if r is None:
+                continue
+            dups = self.duplicates(cid, r[9]) if with_duplicates else ()
+            out.append(SearchHit(chunk_id=cid, doc_id=r[1], source=r[2], score=score, start=r[3], end=r[4],
+                                 text=r[5], paragraph=r[6], title=r[7], date=r[8], duplicates=dups))
+        return out
+
+    def duplicates(self, chunk_id: int, key: str) -> tuple[DuplicateRef, ...]:
+        rows = self._conn.execute(
+            "SELECT d.doc_id, d.source, c.start, c.end, c.paragraph, d.title, d.date FROM chunks c "
+            "JOIN documents d ON d.id = c.doc WHERE c.dup_key = ? AND c.id != ? ORDER BY d.source, c.start",
+            (key, chunk_id)).fetchall()
+        return tuple(DuplicateRef(*r) for r in rows)
+
+    def document_text(self, doc_id: str) -> str | None:
+        row = self._conn.execute("SELECT text FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        return row[0] if row else None
+
+    def documents(self) -> list[dict]:
+        cols = ["doc_id", "source", "title", "date", "publisher", "url", "n_chunks"]
+        return [dict(zip(cols, r)) for r in self._conn.execute(
+            f"SELECT {', '.join(cols)} FROM documents ORDER BY source, doc_id")]
+
+    def stats_dict(self) -> dict:
+        m = self.meta
+        n_docs = self._conn.execute("SELECT count(*) FROM documents").fetchone()[0]
+        segments = self._conn.execute("SELECT count(DISTINCT segment) FROM postings").fetchone()[0]
+        return {
+            "db": str(self.db_path), "documents": n_docs, "chunks": self.stats.n_chunks,
+            "vocabulary": m.get("vocabulary"), "avgdl": round(self.stats.avgdl, 3), "segments": segments,
+            "variant": m.get("variant"), "k1": self.params.k1, "b": self.params.b, "epsilon": self.params.epsilon,
+            "tokenizer_version": m.get("tokenizer_version"), "analysis": m.get("analysis"),
+            "built_at": m.get("built_at"), "corpus": m.get("corpus"),
+            "last_build": {k: v for k, v in (m.get("last_build") or {}).items() if k != "problems"},
+            "problems": len((m.get("last_build") or {}).get("problems", [])),
+        }

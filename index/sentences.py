@@ -1,0 +1,62 @@
+"""Sentence spans with exact offsets, shared by chunking (split long paragraphs) and highlighting.
+
+pysbd handles abbreviations news text is full of ("Mr.", "Dec. 1", "U.S.") far better than a
+regex on ". ". Its spans include trailing whitespace, so we trim them: a span always slices to a
+sentence with no surrounding blanks.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import pysbd
+
+_SEGMENTER = pysbd.Segmenter(language="en", clean=False, char_span=True)
+_MAX_PYSBD = 20_000  # pysbd is quadratic-ish on giant unpunctuated runs; fall back beyond this
+_FALLBACK = re.compile(r"[^.!?\n]+(?:[.!?]+[\"'”’)]*|\n|$)")
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return (start, end) if end > start else None
+
+
+@lru_cache(maxsize=4096)
+def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
+    """Spans (start, end) of the sentences of `text`, in order, relative to `text`."""
+    spans: list[tuple[int, int]] = []
+    if len(text) <= _MAX_PYSBD:
+        try:
+            raw = [(s.start, s.end) for s in _SEGMENTER.segment(text)]
+        except Exception:  # pysbd has rare internal errors on odd input; never lose the text
+            raw = []
+        # pysbd's spans must tile the text; if they do not, use the simple fallback instead
+        if raw and all(0 <= a < b <= len(text) for a, b in raw):
+            pos = 0
+            for a, b in raw:
+                if a < pos:
+                    raw = []
+                    break
+                pos = b
+        if raw:
+            for a, b in raw:
+                # a line break inside a "sentence" is a hard boundary (lists, headings, one-per-line text)
+                seg_start = a
+                for m in re.finditer(r"\n", text[a:b]):
+                    cut = a + m.start()
+                    t = _trim(text, seg_start, cut)
+                    if t:
+                        spans.append(t)
+                    seg_start = cut + 1
+                t = _trim(text, seg_start, b)
+                if t:
+                    spans.append(t)
+            return tuple(spans)
+    for m in _FALLBACK.finditer(text):
+        t = _trim(text, m.start(), m.end())
+        if t:
+            spans.append(t)
+    return tuple(spans)

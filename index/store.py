@@ -1,0 +1,110 @@
+"""The index file: one SQLite database written through sqlite-utils.
+
+Tables: `meta` (tokenizer version, BM25 parameters, chunking parameters, corpus statistics, build
+time), `documents`, `chunks` (offsets, paragraph numbers, near-duplicate key), `terms` (document
+frequency), `postings` (per term and segment: chunk ids and term frequencies as packed arrays),
+`surface` (normalised surface words, for typo correction and compound joining at query time) and
+`arrays` (per-chunk lengths and liveness, loaded in one read).
+
+WAL mode: a build is one write transaction, so readers keep querying the previous committed state
+while it runs, and a crash or Ctrl-C rolls back to that state.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlite_utils
+
+from index.errors import IndexCorruptError, IndexNotBuiltError
+
+SCHEMA_VERSION = "1"
+CHUNK_DTYPE = np.uint32
+TF_DTYPE = np.uint16
+
+
+def connect(path: Path, *, create: bool = False, readonly: bool = False) -> sqlite3.Connection:
+    """Open the index; named errors for missing or non-SQLite files instead of sqlite3 exceptions."""
+    path = Path(path)
+    if not create and not path.exists():
+        raise IndexNotBuiltError(str(path))
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        if not readonly:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA mmap_size = 1073741824")
+        conn.execute("PRAGMA temp_store = MEMORY")
+        if readonly:
+            conn.execute("PRAGMA query_only = 1")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise IndexCorruptError(str(path), str(exc)) from exc
+    return conn
+
+
+def ensure_schema(conn: sqlite3.Connection) -> None:
+    db = sqlite_utils.Database(conn)
+    if "meta" not in db.table_names():
+        db["meta"].create({"key": str, "value": str}, pk="key")
+    if "documents" not in db.table_names():
+        db["documents"].create(
+            {"id": int, "doc_id": str, "source": str, "root": str, "title": str, "date": str, "url": str,
+             "publisher": str, "fingerprint": str, "text": str, "body_start": int, "n_chunks": int, "meta": str},
+            pk="id", not_null={"doc_id"},
+        )
+        db["documents"].create_index(["doc_id"], unique=True)
+    if "chunks" not in db.table_names():
+        db["chunks"].create(
+            {"id": int, "doc": int, "start": int, "end": int, "paragraph": int, "part": int, "text": str,
+             "length": int, "dup_key": str},
+            pk="id",
+        )
+        db["chunks"].create_index(["doc"])
+        db["chunks"].create_index(["dup_key"])
+    if "terms" not in db.table_names():
+        conn.execute("CREATE TABLE terms (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE, df INTEGER NOT NULL)")
+    if "postings" not in db.table_names():
+        conn.execute(
+            "CREATE TABLE postings (term INTEGER NOT NULL, segment INTEGER NOT NULL, chunks BLOB NOT NULL, "
+            "tfs BLOB NOT NULL, PRIMARY KEY (term, segment)) WITHOUT ROWID"
+        )
+    if "surface" not in db.table_names():
+        conn.execute("CREATE TABLE surface (word TEXT PRIMARY KEY, cf INTEGER NOT NULL) WITHOUT ROWID")
+    if "arrays" not in db.table_names():
+        db["arrays"].create({"name": str, "data": bytes}, pk="name")
+
+
+def read_meta(conn: sqlite3.Connection) -> dict[str, Any]:
+    try:
+        rows = conn.execute("SELECT key, value FROM meta").fetchall()
+    except sqlite3.DatabaseError:
+        return {}
+    return {k: json.loads(v) for k, v in rows}
+
+
+def write_meta(conn: sqlite3.Connection, values: dict[str, Any]) -> None:
+    conn.executemany(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [(k, json.dumps(v)) for k, v in values.items()],
+    )
+
+
+def read_array(conn: sqlite3.Connection, name: str, dtype: Any) -> np.ndarray:
+    row = conn.execute("SELECT data FROM arrays WHERE name = ?", (name,)).fetchone()
+    if not row or row[0] is None:
+        return np.zeros(0, dtype=dtype)
+    return np.frombuffer(row[0], dtype=dtype)
+
+
+def write_array(conn: sqlite3.Connection, name: str, array: np.ndarray) -> None:
+    conn.execute(
+        "INSERT INTO arrays (name, data) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET data = excluded.data",
+        (name, np.ascontiguousarray(array).tobytes()),
+    )
