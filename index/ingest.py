@@ -20,6 +20,14 @@ canonical JSON) lets the builder skip unchanged documents.
 Metadata: a `catalogue.json` in a root or any walked folder maps relative file paths to
 {"title", "date", "publisher", "url"}. Values found in the file itself (front matter, HTML meta, JSONL
 fields) win over the catalogue.
+
+Problems vs warnings: most Problems mean an input (file or JSONL line) was skipped. A few only say
+that some metadata was ignored while the document itself was indexed; their reason starts with
+"warning: " and `is_warning(problem)` tells them apart, so a build summary can count skipped inputs
+honestly.
+
+File names that are not valid UTF-8 (possible on Linux) are kept readable and storable by writing
+their undecodable bytes as `\\xNN` escapes in `doc_id`/`source`.
 """
 from __future__ import annotations
 
@@ -86,6 +94,14 @@ def iter_documents(
         yield from walker.walk_root(Path(given))
 
 
+WARNING_PREFIX = "warning: "
+
+
+def is_warning(problem: Problem) -> bool:
+    """True when nothing was skipped: the document was indexed, only some metadata was ignored."""
+    return problem.reason.startswith(WARNING_PREFIX)
+
+
 # --------------------------------------------------------------------------------------------
 # Walking
 
@@ -101,20 +117,24 @@ class _Walker:
     loaded_catalogues: set[str] = field(default_factory=set)
 
     def problem(self, path: Path | str, reason: str, line: int | None = None) -> None:
-        self.problems.append(Problem(str(path), reason, line))
+        self.problems.append(Problem(_printable(str(path)), reason, line))
+
+    def warning(self, path: Path | str, reason: str, line: int | None = None) -> None:
+        self.problem(path, WARNING_PREFIX + reason, line)
 
     def walk_root(self, root_arg: Path) -> Iterator[Document]:
-        if not os.path.lexists(root_arg):
-            self.problem(root_arg, "path not found")
-            return
-        if root_arg.is_symlink() and not root_arg.exists():
-            self.problem(root_arg, "broken symlink: its target does not exist")
-            return
         try:
-            is_dir = root_arg.is_dir()
-        except OSError as exc:
+            st = root_arg.stat()
+        except FileNotFoundError:
+            if os.path.islink(root_arg):
+                self.problem(root_arg, "broken symlink: its target does not exist")
+            else:
+                self.problem(root_arg, "path not found")
+            return
+        except OSError as exc:  # EACCES on a parent folder, ELOOP, ENAMETOOLONG, ...
             self.problem(root_arg, f"unreadable: {_os_reason(exc)}")
             return
+        is_dir = stat.S_ISDIR(st.st_mode)
         if is_dir:
             yield from self._walk_dir(root_arg)
         else:
@@ -183,6 +203,14 @@ class _Walker:
     # One file
 
     def _file(self, path: Path, rel: str, *, explicit: bool, st: os.stat_result | None = None) -> Iterator[Document]:
+        """One file, behind a safety net: a bug or a library failure on one hostile file becomes a
+        Problem naming that file, never the end of the build. (KeyboardInterrupt still stops it.)"""
+        try:
+            yield from self._file_unsafe(path, _printable(rel), explicit=explicit, st=st)
+        except (Exception, RecursionError) as exc:  # noqa: BLE001 - deliberately broad, see docstring
+            self.problem(path, f"could not be read: internal error {type(exc).__name__}: {exc}")
+
+    def _file_unsafe(self, path: Path, rel: str, *, explicit: bool, st: os.stat_result | None) -> Iterator[Document]:
         kind = _kind(path.name)
         if kind is None:
             if path.name == CATALOGUE_NAME:
@@ -209,10 +237,7 @@ class _Walker:
         if kind == "jsonl":
             yield from self._jsonl(path, rel, meta, gz=path.name.lower().endswith(".gz"))
             return
-        if st.st_size > self.max_bytes:
-            self.problem(path, f"file too large: {st.st_size:,} bytes, over the {self.max_bytes:,}-byte limit")
-            return
-        data = self._read(path)
+        data = self._read(path, st.st_size)
         if data is None:
             return
         if kind == "html":
@@ -228,13 +253,24 @@ class _Walker:
         if doc is not None and self._claim_id(doc.doc_id, path):
             yield doc
 
-    def _read(self, path: Path) -> bytes | None:
-        try:
-            return path.read_bytes()
-        except PermissionError:
-            self.problem(path, "unreadable: permission denied")
-        except OSError as exc:
-            self.problem(path, f"unreadable: {_os_reason(exc)}")
+    def _read(self, path: Path, size: int) -> bytes | None:
+        """Whole file, but never more than the limit (a file can grow after stat, or lie about its size)."""
+        if size <= self.max_bytes:
+            try:
+                with open(path, "rb") as fh:
+                    data = fh.read(self.max_bytes + 1)
+            except PermissionError:
+                self.problem(path, "unreadable: permission denied")
+                return None
+            except OSError as exc:
+                self.problem(path, f"unreadable: {_os_reason(exc)}")
+                return None
+            if len(data) <= self.max_bytes:
+                return data
+            size = len(data)
+        self.problem(path, f"file too large: {size:,} bytes or more, over the {self.max_bytes:,}-byte limit"
+                     if size == self.max_bytes + 1 else
+                     f"file too large: {size:,} bytes, over the {self.max_bytes:,}-byte limit")
         return None
 
     def _decode(self, path: Path, data: bytes) -> str | None:
@@ -260,7 +296,7 @@ class _Walker:
     def _claim_id(self, doc_id: str, where: Path, line: int | None = None) -> bool:
         first = self.seen_ids.get(doc_id)
         if first is not None:
-            self.problem(where, f"duplicate document id {doc_id!r} (first seen in {first}); skipped", line)
+            self.problem(where, f"duplicate document id {_short(doc_id)!r} (first seen in {first}); skipped", line)
             return False
         self.seen_ids[doc_id] = f"{where}:{line}" if line is not None else str(where)
         return True
@@ -292,10 +328,10 @@ class _Walker:
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = first_line + mark.line if mark is not None else first_line
-            self.problem(path, f"ignored front matter: not valid YAML ({getattr(exc, 'problem', None) or exc}); document still indexed", line)
+            self.warning(path, f"front matter ignored: not valid YAML ({getattr(exc, 'problem', None) or exc}); document indexed", line)
             return {}
         if not isinstance(parsed, dict):
-            self.problem(path, "ignored front matter: not a YAML mapping; document still indexed", first_line)
+            self.warning(path, "front matter ignored: not a YAML mapping; document indexed", first_line)
             return {}
         return self._meta_values(path, parsed, "front matter", line=first_line)
 
@@ -337,9 +373,20 @@ class _Walker:
         try:
             opener = gzip.open if gz else open
             with opener(path, "rb") as fh:
-                for lineno, raw in enumerate(fh, start=1):
-                    if len(raw) > self.max_bytes:
-                        bad(f"record too large: {len(raw):,} bytes, over the {self.max_bytes:,}-byte limit", lineno)
+                while True:
+                    # Bounded read: a multi-gigabyte line must not be held in memory to be refused.
+                    raw = fh.readline(self.max_bytes + 1)
+                    if not raw:
+                        break
+                    lineno += 1
+                    if len(raw) > self.max_bytes and not raw.endswith(b"\n"):
+                        total = len(raw)
+                        while True:
+                            more = fh.readline(1 << 20)
+                            total += len(more)
+                            if not more or more.endswith(b"\n"):
+                                break
+                        bad(f"record too large: {total:,} bytes, over the {self.max_bytes:,}-byte limit", lineno)
                         continue
                     if b"\x00" in raw:
                         if yielded == 0 and bad_lines == 0:
@@ -393,21 +440,23 @@ class _Walker:
         if raw_id is None or isinstance(raw_id, bool) or not isinstance(raw_id, (str, int)) or str(raw_id).strip() == "":
             bad("record has no usable 'id' or '_id' (a non-empty string or integer)", lineno)
             return None
-        doc_id = str(raw_id)
+        doc_id = _storable(str(raw_id))
         text = rec.get("text")
         if not isinstance(text, str):
-            bad(f"record {doc_id!r} has no 'text' string", lineno)
+            bad(f"record {_short(doc_id)!r} has no 'text' string", lineno)
             return None
+        # "\ud800"-style escapes decode to lone surrogates, which no UTF-8 store can hold.
+        text = _storable(text)
         if not text.strip():
-            bad(f"record {doc_id!r} has empty text", lineno)
+            bad(f"record {_short(doc_id)!r} has empty text", lineno)
             return None
         if doc_id in first_seen:
-            bad(f"duplicate id {doc_id!r} (first at line {first_seen[doc_id]}); skipped", lineno)
+            bad(f"duplicate id {_short(doc_id)!r} (first at line {first_seen[doc_id]}); skipped", lineno)
             return None
         first_seen[doc_id] = lineno
         if not self._claim_id(doc_id, path, lineno):
             return None
-        found = self._meta_values(path, {k: rec.get(k) for k in META_FIELDS}, f"record {doc_id!r}",
+        found = self._meta_values(path, {k: rec.get(k) for k in META_FIELDS}, f"record {_short(doc_id)!r}",
                                   line=lineno, strict=False)
         canonical = json.dumps(rec, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return Document(doc_id=doc_id, source=rel, text=text,
@@ -432,7 +481,7 @@ class _Walker:
             if key == "date":
                 date = normalize_date(value)
                 if date is None:
-                    self.problem(path, f"ignored {where} date {value!r}: not a YYYY-MM-DD date; document still indexed", line)
+                    self.warning(path, f"{where} date {_short(value)!r} ignored: not a YYYY-MM-DD date", line)
                 else:
                     out[key] = date
                 continue
@@ -440,9 +489,9 @@ class _Walker:
                 value = str(value)
             if not isinstance(value, str):
                 if strict:
-                    self.problem(path, f"ignored {where} {key}: expected a string, got {type(value).__name__}", line)
+                    self.warning(path, f"{where} {key} ignored: expected a string, got {type(value).__name__}", line)
                 continue
-            value = " ".join(value.split())
+            value = " ".join(_storable(value).split())
             if value:
                 out[key] = value
         return out
@@ -454,28 +503,28 @@ class _Walker:
         if real_folder in self.loaded_catalogues:
             return
         self.loaded_catalogues.add(real_folder)
-        if not path.is_file():
-            return
         try:
+            if not os.path.isfile(path):  # os.path.isfile never raises (Path.is_file does on EACCES)
+                return
             data = json.loads(path.read_bytes().decode("utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
-            self.problem(path, f"catalogue ignored: unreadable ({exc})")
+            self.warning(path, f"catalogue ignored: unreadable ({exc})")
             return
         except json.JSONDecodeError as exc:
-            self.problem(path, f"catalogue ignored: invalid JSON ({exc.msg} at column {exc.colno})", exc.lineno)
+            self.warning(path, f"catalogue ignored: invalid JSON ({exc.msg} at column {exc.colno})", exc.lineno)
             return
         if not isinstance(data, dict):
-            self.problem(path, "catalogue ignored: expected a JSON object mapping file paths to metadata")
+            self.warning(path, "catalogue ignored: expected a JSON object mapping file paths to metadata")
             return
         for key, entry in data.items():
             if key.startswith("_"):
                 continue  # room for comments / schema notes ("_comment": ...)
             if not isinstance(entry, dict):
-                self.problem(path, f"catalogue entry {key!r} ignored: expected an object with title/date/publisher/url")
+                self.warning(path, f"catalogue entry {key!r} ignored: expected an object with title/date/publisher/url")
                 continue
             target = folder / key
             if not os.path.lexists(target):
-                self.problem(path, f"catalogue entry {key!r} names no file in {folder}")
+                self.warning(path, f"catalogue entry {key!r} ignored: no such file in {_printable(str(folder))}")
                 continue
             values = self._meta_values(path, entry, f"catalogue entry {key!r}")
             merged = self.catalogue.setdefault(os.path.realpath(target), {})
@@ -567,7 +616,35 @@ def _line_at(data: bytes, offset: int) -> int:
 
 
 def _os_reason(exc: OSError) -> str:
-    return (exc.strerror or str(exc)).lower() if exc.strerror else str(exc)
+    return exc.strerror.lower() if exc.strerror else str(exc)
+
+
+def _printable(name: str) -> str:
+    """A path string that can be printed and stored: undecodable file-name bytes become \\xNN."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _storable(text: str) -> str:
+    """Replace lone surrogates (from JSON "\\udXXX" escapes) with U+FFFD so the text can be stored as UTF-8."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+
+
+# json.loads already joins valid surrogate pairs, so any surrogate left in a str is a lone one.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """Values quoted in a reason stay one readable line, even when the input is a 3 MB id."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
@@ -648,29 +725,35 @@ def extract_html(markup: str) -> HtmlPage:
             paragraphs.append(para)
         current.clear()
 
-    def visit(node: Any, pre: bool) -> None:
-        for child in node.children:
-            if isinstance(child, Tag):
-                name = child.name.lower()
-                if name in _DROP_TAGS or child.has_attr("hidden"):
-                    continue
-                if name == "br":
-                    current.append("\n")
-                    continue
-                block = name in _BLOCK_TAGS
-                if block:
-                    flush()
-                if name == "pre":
-                    # keep the lines of preformatted text as separate lines of one paragraph
-                    current.append("\n".join(" ".join(l.split()) for l in child.get_text().split("\n")))
-                else:
-                    visit(child, pre)
-                if block:
-                    flush()
-            elif type(child) is NavigableString:  # not Comment, Doctype, CData, ProcessingInstruction
-                current.append(str(child))
-
-    visit(soup, False)
+    # Iterative walk (explicit stack): hostile pages nest thousands of elements deep, which would
+    # overflow Python's recursion limit in a recursive walk.
+    stack: list[tuple[Iterator[Any], bool]] = [(iter(soup.children), False)]
+    while stack:
+        children, is_block = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            if is_block:
+                flush()
+            continue
+        if isinstance(child, Tag):
+            name = (child.name or "").lower()
+            if name in _DROP_TAGS or child.has_attr("hidden"):
+                continue
+            if name == "br":
+                current.append("\n")
+                continue
+            block = name in _BLOCK_TAGS
+            if block:
+                flush()
+            if name == "pre":
+                # keep the lines of preformatted text as separate lines of one paragraph
+                current.append(child.get_text())
+                flush()
+                continue
+            stack.append((iter(child.children), block))
+        elif type(child) is NavigableString:  # not Comment, Doctype, CData, ProcessingInstruction
+            current.append(str(child))
     flush()
     return HtmlPage(text="\n\n".join(paragraphs), title=title, date=date, url=url, publisher=publisher)
 

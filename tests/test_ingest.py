@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,6 +23,7 @@ from index.ingest import (
     DEFAULT_MAX_BYTES,
     MAX_LINE_PROBLEMS_PER_FILE,
     extract_html,
+    is_warning,
     iter_documents,
     normalize_date,
     split_front_matter,
@@ -152,6 +154,7 @@ def test_files_over_the_size_limit_are_problems(tmp_path: Path) -> None:
     docs, problems = ingest(tmp_path, max_bytes=1000)
     assert [d.doc_id for d in docs] == ["small.txt"]
     assert reasons_for(problems, "big.txt") == ["file too large: 2,000 bytes, over the 1,000-byte limit"]
+    assert not any(is_warning(p) for p in problems)
     assert DEFAULT_MAX_BYTES == 50 * 1024 * 1024
 
 
@@ -226,49 +229,48 @@ def test_duplicate_doc_ids_across_roots_are_reported(tmp_path: Path) -> None:
     assert len(problems) == 1 and "duplicate document id 'same.txt'" in problems[0].reason
 
 
-def _unreadable_via_unprivileged_child(folder: Path) -> list[dict]:
-    """As root, chmod 000 does not stop reads: run the ingestion as user `nobody` instead."""
+def _ingest_without_privileges(folder: Path) -> tuple[list[str], list[tuple[str, str]]]:
+    """Run the ingestion in a child process that cannot bypass file permissions.
+
+    As root, chmod 000 does not stop reads (CAP_DAC_OVERRIDE). `setpriv` drops every capability
+    from the child's bounding set, so root's child is refused like any other user.
+    """
     code = (
         "import json, sys\nfrom pathlib import Path\nfrom index.ingest import iter_documents\n"
         "problems = []\ndocs = list(iter_documents([Path(sys.argv[1])], problems=problems))\n"
         "print(json.dumps({'docs': [d.doc_id for d in docs], "
         "'problems': [[p.path, p.reason] for p in problems]}))\n"
     )
-    try:
-        out = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True, timeout=60,
-                             user=65534, group=65534, cwd=str(REPO), env={**os.environ, "PYTHONPATH": str(REPO)})
-    except OSError as exc:  # e.g. the interpreter lives under /root, which `nobody` cannot enter
-        pytest.skip(f"running as root and cannot start an unprivileged child to test permission denied: {exc}")
-    if out.returncode != 0:
-        pytest.skip(f"cannot run an unprivileged child here: {out.stderr.strip()[-300:]}")
-    return json.loads(out.stdout)
+    cmd = [sys.executable, "-c", code, str(folder)]
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without `setpriv`: chmod 000 cannot make a file unreadable to root")
+        cmd = [setpriv, "--bounding-set=-all", "--inh-caps=-all", "--", *cmd]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=str(REPO),
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    if out.returncode != 0 and "setpriv" in out.stderr:
+        pytest.skip(f"running as root and cannot drop capabilities here: {out.stderr.strip()[-300:]}")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    return result["docs"], [tuple(x) for x in result["problems"]]
 
 
 def test_unreadable_file_and_folder_reported(tmp_path: Path) -> None:
-    # Not under pytest's tmp_path when root: `nobody` must be able to traverse the parents.
-    base = Path(tempfile.mkdtemp(prefix="verbatim-perm-"))
+    write(tmp_path / "a.txt", "readable")
+    write(tmp_path / "secret.txt", "locked")
+    write(tmp_path / "closed" / "inner.txt", "locked folder")
+    write(tmp_path / "z.txt", "after the locked ones")
+    (tmp_path / "secret.txt").chmod(0o000)
+    (tmp_path / "closed").chmod(0o000)
     try:
-        base.chmod(0o755)
-        write(base / "a.txt", "readable")
-        write(base / "secret.txt", "locked")
-        write(base / "closed" / "inner.txt", "locked folder")
-        (base / "secret.txt").chmod(0o000)
-        (base / "closed").chmod(0o000)
-        if os.geteuid() == 0:
-            result = _unreadable_via_unprivileged_child(base)
-            docs, problems = result["docs"], [tuple(p) for p in result["problems"]]
-        else:
-            d, p = ingest(base)
-            docs, problems = [x.doc_id for x in d], [(x.path, x.reason) for x in p]
-        assert docs == ["a.txt"]
-        assert (str(base / "secret.txt"), "unreadable: permission denied") in problems
-        assert (str(base / "closed"), "unreadable folder: permission denied") in problems
+        docs, problems = _ingest_without_privileges(tmp_path)
     finally:
-        (base / "secret.txt").chmod(0o644)
-        (base / "closed").chmod(0o755)
-        import shutil
-
-        shutil.rmtree(base)
+        (tmp_path / "secret.txt").chmod(0o644)
+        (tmp_path / "closed").chmod(0o755)
+    assert docs == ["a.txt", "z.txt"]
+    assert sorted(problems) == [(str(tmp_path / "closed"), "unreadable folder: permission denied"),
+                                (str(tmp_path / "secret.txt"), "unreadable: permission denied")]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -374,7 +376,9 @@ def test_markdown_without_or_with_broken_front_matter(tmp_path: Path) -> None:
     assert d["plain.markdown"].body_start == 0
     assert d["bad.md"].text[d["bad.md"].body_start:] == "Body.\n" and d["bad.md"].title is None
     [bad] = reasons_for(problems, "bad.md")
-    assert bad.startswith("ignored front matter: not valid YAML")
+    assert bad.startswith("warning: front matter ignored: not valid YAML")
+    assert [is_warning(p) for p in problems if p.path.endswith("bad.md")] == [True]
+    assert not any(is_warning(p) for p in problems if p.path.endswith("only.md"))
     assert reasons_for(problems, "only.md") == ["empty file (nothing after the front matter)"]
 
 
@@ -477,12 +481,14 @@ def test_catalogue_errors_are_problems_never_fatal(tmp_path: Path) -> None:
     d = by_id(docs)
     assert set(d) == {"a.txt", "b.txt", "d.txt"}
     assert d["b.txt"].url == "https://b" and d["b.txt"].date is None and d["b.txt"].title == "5"
-    r = [(Path(p.path).parent.name, p.line, p.reason) for p in problems]
+    assert all(is_warning(p) for p in problems)  # nothing was skipped: only metadata was ignored
+    r = [(Path(p.path).parent.name, p.line, p.reason.removeprefix("warning: ")) for p in problems]
     assert r[0][:2] == ("r1", 1) and r[0][2].startswith("catalogue ignored: invalid JSON")
-    assert ("r2", None, "ignored catalogue entry 'b.txt' date 'March 2024': not a YYYY-MM-DD date; document still indexed") in r
-    assert any(x[0] == "r2" and "'missing.txt' names no file" in x[2] for x in r)
+    assert ("r2", None, "catalogue entry 'b.txt' date 'March 2024' ignored: not a YYYY-MM-DD date") in r
+    assert any(x[0] == "r2" and "'missing.txt' ignored: no such file" in x[2] for x in r)
     assert any(x[0] == "r2" and "'c.txt' ignored: expected an object" in x[2] for x in r)
     assert ("r3", None, "catalogue ignored: expected a JSON object mapping file paths to metadata") in r
+    assert len(r) == 5
 
 
 # ---------------------------------------------------------------------------------------------
@@ -551,3 +557,77 @@ def test_property_html_extraction_never_crashes(markup: str) -> None:
     page = extract_html(markup)
     assert "\n\n\n" not in page.text
     assert page.text == page.text.strip()
+
+
+# ---------------------------------------------------------------------------------------------
+# hostile inputs (issue 6)
+
+
+def test_file_names_that_are_not_utf8_are_indexed_with_escaped_names(tmp_path: Path) -> None:
+    raw_dir = os.fsencode(tmp_path) + b"/caf\xe9"
+    os.makedirs(raw_dir)
+    with open(raw_dir + b"/na\xefve.txt", "wb") as fh:
+        fh.write(b"Latin-1 named file.")
+    docs, problems = ingest(tmp_path)
+    assert problems == []
+    [d] = docs
+    assert d.doc_id == d.source == "caf\\xe9/na\\xefve.txt"
+    d.doc_id.encode("utf-8")  # storable and printable
+    assert d.text == "Latin-1 named file."
+
+
+def test_jsonl_lone_surrogate_escapes_become_replacement_characters(tmp_path: Path) -> None:
+    write(tmp_path / "s.jsonl", '{"id": "x\\udc80", "title": "t\\ud800", "text": "before \\ud83d after \\ud83d\\ude00"}\n')
+    docs, problems = ingest(tmp_path)
+    assert problems == []
+    [d] = docs
+    assert d.text == "before \ufffd after \U0001F600"
+    assert d.doc_id == "x\ufffd" and d.title == "t\ufffd"
+    for value in (d.text, d.doc_id, d.title):
+        value.encode("utf-8")
+
+
+def test_jsonl_record_over_the_limit_is_refused_without_reading_it_whole(tmp_path: Path) -> None:
+    big = json.dumps({"id": "big", "text": "y" * 5000})
+    write(tmp_path / "c.jsonl", "\n".join([json.dumps({"id": "a", "text": "small"}), big,
+                                           json.dumps({"id": "b", "text": "after"})]))
+    docs, problems = ingest(tmp_path, max_bytes=1000)
+    assert [d.doc_id for d in docs] == ["a", "b"]
+    assert [(p.line, p.reason) for p in problems] == [
+        (2, f"record too large: {len(big) + 1:,} bytes, over the 1,000-byte limit")]
+
+
+def test_deeply_nested_html_does_not_overflow_the_stack(tmp_path: Path) -> None:
+    depth = 5000
+    write(tmp_path / "deep.html", "<div>" * depth + "<p>Deep text.</p>" + "</div>" * depth)
+    write(tmp_path / "inline.html", "<span>" * depth + "inline" + "</span>" * depth)
+    docs, problems = ingest(tmp_path)
+    assert problems == []
+    assert [(d.doc_id, d.text) for d in docs] == [("deep.html", "Deep text."), ("inline.html", "inline")]
+
+
+def test_a_hostile_corpus_indexes_every_good_document(tmp_path: Path) -> None:
+    """Issue 6: every bad input in one folder; every good document still comes out, each bad one named."""
+    c = tmp_path / "corpus"
+    write(c / "good.txt", "A good text document.")
+    write(c / "good.md", "---\ntitle: Good\n---\nA good Markdown document.\n")
+    write(c / "good.html", "<p>A good HTML document.</p>")
+    write(c / "latin1.txt", "caf\xe9".encode("latin-1"))
+    write(c / "binary.txt", bytes(range(256)))
+    write(c / "empty.txt", b"")
+    write(c / "huge.txt", "z" * 3_000_000)
+    write(c / "mixed.jsonl", json.dumps({"id": "j1", "text": "Good record."}) + "\n{broken\n"
+          + json.dumps({"id": "j2", "text": "Another good record."}) + "\n")
+    (c / "loop").symlink_to(c)
+    (c / "dangling.txt").symlink_to(c / "missing.txt")
+    docs, problems = ingest(c)
+    assert sorted(d.doc_id for d in docs) == ["good.html", "good.md", "good.txt", "huge.txt", "j1", "j2"]
+    named = {(Path(p.path).name, p.line, p.reason.split(":")[0]) for p in problems}
+    assert named == {
+        ("latin1.txt", 1, "invalid UTF-8 at byte offset 3 (unexpected end of data); re-save the file as UTF-8"),
+        ("binary.txt", 1, "binary file"),
+        ("empty.txt", None, "empty file"),
+        ("mixed.jsonl", 2, "invalid JSON"),
+        ("loop", None, "symlink loop"),
+        ("dangling.txt", None, "broken symlink"),
+    }
