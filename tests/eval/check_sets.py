@@ -32,7 +32,7 @@ MAX_QUOTE = 1000  # score.py never counts a longer quote as a hit, so a longer g
 UNANSWERABLE_KINDS = {"out-of-scope", "near-miss", "boilerplate-trap", "squad-impossible"}
 KNOWN_TAGS = UNANSWERABLE_KINDS | {
     "number", "date", "person", "place", "keyword", "paraphrase", "typo", "hyphenation", "duplicate",
-    "temporal-conflict", "factoid", "byline", "squad",
+    "temporal-conflict", "factoid", "squad",
 }
 
 
