@@ -5,7 +5,7 @@ enters or queries the index comes from `analyze`. Its behaviour is versioned (`T
 stored in the index meta table): any change here must bump the version so old indexes are rebuilt.
 
 Pipeline: Unicode NFKC -> case folding -> curly quotes/dashes to ASCII -> words (numbers keep
-their digits, "1,200" == "1200") -> possessives dropped ("Gaza's" == "Gaza") -> hyphen compounds
+their digits, "1,200" == "1200", "three" == "3") -> possessives dropped ("Gaza's" == "Gaza") -> hyphen compounds
 expanded to their parts plus the joined form ("cease-fire" -> cease, fire, ceasefire, so it meets
 "ceasefire" and "cease fire") -> stop words removed -> Snowball English stemming (PyStemmer).
 """
@@ -33,7 +33,15 @@ shouldn shouldnt shouldve so some such t than that thatll the their theirs them 
 there these they this those through to too under until up ve very was wasn wasnt we were weren
 werent what when where which while who whom why will with won wont wouldn wouldnt y you youd
 youll your youre yours yourself yourselves youve
+whats wheres whos hows whens whys thats theres heres im ive
 """.split())
+
+# Number words equal their digits ("three hostages" == "3 hostages"); larger magnitudes stay words.
+NUMBER_WORDS: dict[str, str] = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())}
+NUMBER_WORDS.update({"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70",
+                     "eighty": "80", "ninety": "90"})
 
 _TRANSLATE = str.maketrans({
     "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'",
@@ -84,7 +92,7 @@ def surface_words(text: str) -> list[str]:
             continue
         token = token.replace("'", "")
         if token:
-            out.append(token)
+            out.append(NUMBER_WORDS.get(token, token))
     return out
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from index import store
-from index.analyzer import TOKENIZER_VERSION, STOP_WORDS, surface_words, terms_from_words
+from index.analyzer import STOP_WORDS, TOKENIZER_VERSION, stem, surface_words, terms_from_words
 from index.errors import IndexCorruptError, IndexNotBuiltError, IndexOutdatedError
 from index.model import DuplicateRef, SearchHit
 from index.ranking import Bm25Params, CorpusStats, idf, length_norm, term_weights, top_k
@@ -96,15 +96,35 @@ class Searcher:
         self._surface_words()
         return word in self._surface_set
 
+    def knows_term(self, term: str) -> bool:
+        return self._conn.execute("SELECT 1 FROM terms WHERE term = ?", (term,)).fetchone() is not None
+
     def _correct(self, word: str) -> str | None:
-        if word in STOP_WORDS or not word.isalpha() or len(word) < 4 or self.knows_word(word):
+        """Closest corpus word to a word the corpus never uses, or None.
+
+        Conservative on purpose: a wrong correction invents evidence. Only words of 6+ letters whose
+        stem is unknown too, only candidates with the same first letter, distance 1 (2 from 9 letters),
+        and the most frequent candidate wins ties.
+        """
+        if word in STOP_WORDS or not word.isalpha() or len(word) < 6 or self.knows_word(word):
+            return None
+        if self.knows_term(stem(word)):
             return None
         from rapidfuzz import process
         from rapidfuzz.distance import Levenshtein
 
-        limit = 1 if len(word) < 8 else 2
-        best = process.extractOne(word, self._surface_words(), scorer=Levenshtein.distance, score_cutoff=limit)
-        return best[0] if best else None
+        limit = 1 if len(word) < 9 else 2
+        matches = process.extract(word, self._surface_words(), scorer=Levenshtein.distance,
+                                  score_cutoff=limit, limit=20)
+        matches = [m for m in matches if m[0][:1] == word[:1]]
+        if not matches:
+            return None
+        best = min(m[1] for m in matches)
+        return sorted((m[0] for m in matches if m[1] == best), key=lambda w: (-self._cf(w), w))[0]
+
+    def _cf(self, word: str) -> int:
+        row = self._conn.execute("SELECT cf FROM surface WHERE word = ?", (word,)).fetchone()
+        return row[0] if row else 0
 
     def analyze_query(self, query: str) -> QueryAnalysis:
         raw = surface_words(query)
@@ -116,7 +136,7 @@ class Searcher:
             if fixed:
                 corrections[w] = fixed
                 w = fixed
-            elif w not in STOP_WORDS and not self.knows_word(w):
+            elif w not in STOP_WORDS and not self.knows_word(w) and not self.knows_term(stem(w)):
                 unknown.append(w)
             words.append(w)
         joined = []

@@ -1,0 +1,203 @@
+"""Ranked chunks -> an Answer: verified quotes with highlights, duplicates merged, dated when sources
+disagree over time — or an explicit no-answer with a reason.
+
+Steps: analyse the question with the index's own vocabulary; rank chunks with BM25; re-rank by
+evidence (one sentence covering the question's informative terms and holding the kind of thing
+asked for); abstain unless the best passage is strong enough (`bot.abstain`); merge duplicates;
+show a dated list, newest first, when strong passages come from sources of different dates;
+finally check every quote against its source text and drop any that does not match exactly.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from bot.abstain import Decision, decide
+from bot.answer import Answer, Citation, Quote
+from bot.evidence import Evidence, assess, expected_type
+from bot.question import clean_question
+from index.analyzer import STOP_WORDS, stem
+from index.model import SearchHit
+from index.search import Searcher
+from index.sentences import sentence_spans
+
+log = logging.getLogger(__name__)
+
+CANDIDATES = 40          # chunks re-ranked by evidence
+DEFAULT_QUOTES = 3
+MAX_QUOTES = 5           # hard cap per answer, also for dated lists
+QUOTE_CHARS = 600        # a chunk longer than this is quoted as a sentence window around the highlight
+_TIME_CUES = re.compile(r"\b(still|now|currently|current|so far|latest|remain\w*|yet|today|anymore|holding|status|"
+                        r"how many|how much|toll|total|number of)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    hit: SearchHit
+    evidence: Evidence
+    rank_score: float
+
+    @property
+    def coverage(self) -> float:
+        return self.evidence.best.coverage
+
+
+def _weights(searcher: Searcher, analysis) -> dict[str, float]:
+    """idf weight per distinct known query term; parts of a compound yield to the compound."""
+    words = analysis.words + analysis.joined
+    parts: set[str] = set()
+    for w in words:
+        for a, b in zip(words, words[1:]):
+            if a + b == w and w not in (a, b):
+                parts.update((stem(a), stem(b)))
+    weights: dict[str, float] = {}
+    compounds = {stem(w) for w in words if any(w == a + b for a, b in zip(words, words[1:]))}
+    for term in dict.fromkeys(analysis.terms):
+        if term in parts and compounds:
+            continue
+        w = searcher.idf(term)
+        if w > 0:
+            weights[term] = w
+        elif searcher.knows_term(term):
+            weights[term] = 0.05  # a term in most chunks says little, but not nothing
+    return weights
+
+
+class Answerer:
+    """Answers questions from one index. Thread-safe (the Searcher serialises scoring)."""
+
+    def __init__(self, searcher: Searcher) -> None:
+        self.searcher = searcher
+
+    def answer(self, question: str, k: int = DEFAULT_QUOTES, offset: int = 0) -> Answer:
+        original = question if isinstance(question, str) else ""
+        q = clean_question(original)
+        k = max(1, min(int(k), MAX_QUOTES))
+        offset = max(0, int(offset))
+        if not q:
+            return Answer.no_answer(original, "The question is empty.")
+        self.searcher.refresh()
+        analysis = self.searcher.analyze_query(q)
+        content = [w for w in analysis.words if w not in STOP_WORDS]
+        if not analysis.terms:
+            why = "The question has only common words; ask about something specific." if analysis.words \
+                else "The question has no searchable words."
+            return Answer.no_answer(original, why)
+        weights = _weights(self.searcher, analysis)
+        if not weights:
+            return Answer.no_answer(original, "None of the question's words occur in the sources.")
+        kind = expected_type(q)
+        ranked = self.searcher.rank(analysis.terms, CANDIDATES)
+        hits = self.searcher.hits(ranked)
+        if not hits:
+            return Answer.no_answer(original, "No passage in the sources matches the question.")
+        top = hits[0].score or 1.0
+        cands: list[Candidate] = []
+        for hit in hits:
+            ev = assess(hit.text, weights, kind)
+            if ev is None:
+                continue
+            score = ev.best.coverage + (0.15 if ev.best.typed else 0.0) + 0.35 * (hit.score / top)
+            cands.append(Candidate(hit, ev, score))
+        cands.sort(key=lambda c: (-c.rank_score, c.hit.chunk_id))
+        cands = _merge_duplicates(cands)
+        if not cands:
+            return Answer.no_answer(original, "No passage in the sources matches the question.")
+        decision: Decision = decide(cands[0], content=content, unknown=analysis.unknown, kind=kind,
+                                    weights=weights, top_score=top)
+        if not decision.answer:
+            return Answer.no_answer(original, decision.reason)
+        best = cands[0]
+        strong = [c for c in cands if c.coverage >= 0.5 * best.coverage and c.coverage > 0
+                  and (c.evidence.best.typed or kind is None)]
+        chosen, dated = _dated_list(strong, q, k)
+        if not dated:
+            chosen = strong[offset: offset + k]
+            more = len(strong) > offset + k
+        else:
+            chosen = chosen[offset: offset + MAX_QUOTES]
+            more = False
+        quotes = [q_ for q_ in (self._quote(c) for c in chosen) if q_ is not None]
+        if not quotes:
+            if offset:
+                return Answer(question=original, status="no_answer", reason="No more passages.", offset=offset)
+            return Answer.no_answer(original, "No passage could be quoted exactly.")
+        return Answer(question=original, status="answered", quotes=tuple(quotes), dated=dated, more=more,
+                      offset=offset)
+
+    # ---- quotes ----------------------------------------------------------------------------
+    def _quote(self, cand: Candidate) -> Quote | None:
+        hit, ev = cand.hit, cand.evidence
+        a, b = _window(hit.text, ev.best.start, ev.best.end)
+        start, end = hit.start + a, hit.start + b
+        text = hit.text[a:b]
+        source_text = self.searcher.document_text(hit.doc_id)
+        if source_text is None or source_text[start:end] != text:
+            log.error("verbatim check failed for %s [%d:%d]; quote dropped", hit.source, start, end)
+            return None
+        highlights = tuple((hit.start + ha, hit.start + hb) for ha, hb in ev.highlight
+                           if a <= ha < hb <= b)
+        also = tuple(Citation(source=d.source, start=d.start, end=d.end, paragraph=d.paragraph, title=d.title,
+                              date=d.date, doc_id=d.doc_id) for d in hit.duplicates)
+        return Quote(text=text, source=hit.source, start=start, end=end, title=hit.title, date=hit.date,
+                     score=round(cand.rank_score, 4), highlights=highlights, paragraph=hit.paragraph,
+                     doc_id=hit.doc_id, also_in=also)
+
+
+def _window(text: str, start: int, end: int) -> tuple[int, int]:
+    """The whole chunk when it is short enough to read, else whole sentences around [start, end)."""
+    if len(text) <= QUOTE_CHARS:
+        return 0, len(text)
+    spans = sentence_spans(text)
+    a, b = start, end
+    inside = [i for i, (s, e) in enumerate(spans) if s < end and e > start]
+    if not inside:
+        return start, end
+    lo, hi = inside[0], inside[-1]
+    a, b = spans[lo][0], spans[hi][1]
+    while True:
+        grown = False
+        if lo > 0 and b - spans[lo - 1][0] <= QUOTE_CHARS:
+            lo -= 1
+            a = spans[lo][0]
+            grown = True
+        if hi + 1 < len(spans) and spans[hi + 1][1] - a <= QUOTE_CHARS:
+            hi += 1
+            b = spans[hi][1]
+            grown = True
+        if not grown:
+            return a, b
+
+
+def _merge_duplicates(cands: list[Candidate]) -> list[Candidate]:
+    """One candidate per passage: a duplicate elsewhere is cited in `also_in`, not quoted twice."""
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for c in cands:
+        key = (c.hit.doc_id, c.hit.start)
+        if key in seen:
+            continue
+        seen.add(key)
+        seen.update((d.doc_id, d.start) for d in c.hit.duplicates)
+        out.append(c)
+    return out
+
+
+def _dated_list(strong: list[Candidate], question: str, k: int) -> tuple[list[Candidate], bool]:
+    """Best passage per source date, newest first, when strong passages span several dates and the
+    question is about something that changes over time (counts, status)."""
+    if len(strong) < 2 or not _TIME_CUES.search(question):
+        return strong, False
+    best_cov = strong[0].coverage
+    per_date: dict[str, Candidate] = {}
+    for c in strong:
+        dates = {c.hit.date} | {d.date for d in c.hit.duplicates}
+        date = c.hit.date
+        if not date or c.coverage < 0.75 * best_cov or any(d in per_date for d in dates if d):
+            continue
+        per_date[date] = c
+    if len(per_date) < 2:
+        return strong, False
+    chosen = sorted(per_date.values(), key=lambda c: c.hit.date, reverse=True)[:MAX_QUOTES]
+    return chosen, True

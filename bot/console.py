@@ -1,0 +1,82 @@
+"""Interactive console: a prompt with history (readline), answers rendered like `ask`.
+
+Commands: `:help`, `:sources` (what is indexed), `:more` (next passages for the last question),
+`:quit`. History persists in `~/.verbatim_history` when the home directory is writable.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from bot.answering import DEFAULT_QUOTES
+
+HELP = """Ask a question in plain words; answers are quotes from the sources, never generated text.
+  :sources   list the indexed documents
+  :more      more passages for the last question
+  :help      this help
+  :quit      leave (Ctrl-D works too)"""
+
+
+def _setup_history() -> None:
+    try:
+        import atexit
+        import readline
+
+        path = Path.home() / ".verbatim_history"
+        if path.exists():
+            readline.read_history_file(str(path))
+        readline.set_history_length(1000)
+        atexit.register(lambda: _save(readline, path))
+    except (ImportError, OSError):
+        pass
+
+
+def _save(readline, path: Path) -> None:
+    try:
+        readline.write_history_file(str(path))
+    except OSError:
+        pass
+
+
+def run_console(service, k: int = DEFAULT_QUOTES, stdin=None, stdout=None) -> int:
+    from bot.cli import _print_answer
+
+    stdin = stdin or sys.stdin
+    interactive = stdin.isatty()
+    if interactive:
+        _setup_history()
+        print("Verbatim — answers quoted from your documents. :help for commands, :quit to leave.")
+    last, offset = None, 0
+    while True:
+        try:
+            line = input("verbatim> ") if interactive else stdin.readline()
+        except EOFError:
+            break
+        if not interactive and line == "":
+            break
+        line = line.strip()
+        if not line:
+            continue
+        if line in (":quit", ":q", ":exit"):
+            break
+        if line == ":help":
+            print(HELP)
+            continue
+        if line == ":sources":
+            for d in service.sources():
+                print(f"{d['source']} · {d.get('title') or '(untitled)'} · {d.get('date') or 'date unknown'}"
+                      f" · {d.get('n_chunks')} passages")
+            continue
+        if line == ":more":
+            if last is None:
+                print("Ask a question first.")
+                continue
+            offset += k
+            _print_answer(service.ask(last, k=k, offset=offset), False)
+            continue
+        if line.startswith(":"):
+            print(f"Unknown command {line}; :help lists them.")
+            continue
+        last, offset = line, 0
+        _print_answer(service.ask(line, k=k), False)
+    return 0

@@ -1,0 +1,93 @@
+"""AnswerService: the one object every front end (console, Slack) asks.
+
+It owns the index lifecycle so front ends do not: on open it builds the index if it is missing,
+refreshes it incrementally if the corpus changed, and rebuilds it if it was made by an older
+tokenizer or is unreadable — and says which on the log. If a rebuild fails but a last good index
+is readable, it keeps serving that one and says so.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+from bot.answer import Answer
+from bot.answering import DEFAULT_QUOTES, Answerer
+from index.build import BuildReport, build_index
+from index.config import default_corpus, default_db_path
+from index.errors import IndexCorruptError, IndexNotBuiltError, IndexOutdatedError, VerbatimError
+from index.search import Searcher
+
+log = logging.getLogger(__name__)
+
+
+class AnswerService:
+    def __init__(self, searcher: Searcher, corpus: list[Path], report: BuildReport | None = None) -> None:
+        self.searcher = searcher
+        self.corpus = corpus
+        self.report = report
+        self._answerer = Answerer(searcher)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, db_path: Path | str | None = None, corpus: list[Path] | None = None, *,
+             refresh: bool = True) -> "AnswerService":
+        """Open (building or refreshing as needed) the index for `corpus` at `db_path`."""
+        db = Path(db_path) if db_path else default_db_path()
+        corpus = [Path(p) for p in corpus] if corpus else default_corpus()
+        report = None
+        if refresh or not db.exists():
+            report = _ensure_index(db, corpus)
+        return cls(Searcher.open(db), corpus, report)
+
+    def ask(self, question: str, k: int = DEFAULT_QUOTES, offset: int = 0) -> Answer:
+        try:
+            return self._answerer.answer(question, k=k, offset=offset)
+        except VerbatimError as exc:
+            log.error("answering failed: %s", exc)
+            return Answer.no_answer(question if isinstance(question, str) else "",
+                                    "The index is not available right now; try again shortly.")
+
+    def sources(self) -> list[dict]:
+        return self.searcher.documents()
+
+    def close(self) -> None:
+        self.searcher.close()
+
+
+def _ensure_index(db: Path, corpus: list[Path]) -> BuildReport | None:
+    quiet = os.environ.get("VERBATIM_QUIET_BUILD") == "1"
+    try:
+        searcher = Searcher.open(db)
+        searcher.close()
+    except IndexNotBuiltError:
+        log.info("no index at %s: building it from %s", db, ", ".join(map(str, corpus)))
+    except (IndexOutdatedError, IndexCorruptError) as exc:
+        log.warning("%s -- rebuilding", exc)
+        _set_aside(db)
+    try:
+        report = build_index(corpus, db, progress=not quiet)
+    except VerbatimError as exc:
+        if db.exists():
+            log.error("index refresh failed (%s); serving the last good index", exc)
+            return None
+        raise
+    except OSError as exc:
+        if db.exists():
+            log.error("index refresh failed (%s); serving the last good index", exc)
+            return None
+        raise
+    if report.changed:
+        log.info("index %s: %s", db, report.summary())
+    for problem in report.problems:
+        log.warning("skipped %s", problem)
+    return report
+
+
+def _set_aside(db: Path) -> None:
+    """Move an unusable index out of the way (kept for inspection, never silently reused)."""
+    for suffix in ("", "-wal", "-shm"):
+        p = Path(str(db) + suffix)
+        if p.exists():
+            p.replace(Path(str(db) + ".bad" + suffix))
