@@ -39,6 +39,7 @@ import json
 import os
 import re
 import stat
+import warnings
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -697,10 +698,14 @@ def extract_html(markup: str) -> HtmlPage:
     menus and scripts, which would become quotable "answers". Whitespace inside a paragraph is
     collapsed the way a browser renders it; `<br>` becomes a line break; `<pre>` keeps its lines.
     """
-    from bs4 import BeautifulSoup  # lazily: only HTML corpora pay the import
+    from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, XMLParsedAsHTMLWarning  # lazily: HTML only
     from bs4.element import NavigableString, Tag
 
-    soup = BeautifulSoup(markup, "html.parser")
+    with warnings.catch_warnings():
+        # bs4 warns when a short page "looks like a URL/file name" or is XHTML; for us it is just a page.
+        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        soup = BeautifulSoup(markup, "html.parser")
     title = _meta_content(soup, property="og:title") or _tag_text(soup.find("title"))
     date = (_meta_content(soup, property="article:published_time")
             or _meta_content(soup, itemprop="datePublished")

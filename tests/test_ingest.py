@@ -631,3 +631,51 @@ def test_a_hostile_corpus_indexes_every_good_document(tmp_path: Path) -> None:
         ("loop", None, "symlink loop"),
         ("dangling.txt", None, "broken symlink"),
     }
+
+
+def test_nested_jsonl_source_and_catalogue_defaults_for_its_records(tmp_path: Path) -> None:
+    write(tmp_path / "exports" / "feed.jsonl",
+          json.dumps({"id": "r1", "text": "One.", "publisher": "Own publisher"}) + "\n"
+          + json.dumps({"id": "r2", "text": "Two.", "date": "2024-01-01"}) + "\n")
+    write(tmp_path / "catalogue.json", json.dumps({"exports/feed.jsonl": {"publisher": "Feed Inc", "date": "2023-01-01"}}))
+    docs, problems = ingest(tmp_path)
+    assert problems == []
+    assert [(d.doc_id, d.source, d.publisher, d.date) for d in docs] == [
+        ("r1", "exports/feed.jsonl", "Own publisher", "2023-01-01"),
+        ("r2", "exports/feed.jsonl", "Feed Inc", "2024-01-01"),
+    ]
+
+
+_clean_text = st.text(alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=60)
+_record = st.fixed_dictionaries(
+    {"id": st.one_of(st.text(max_size=8), st.integers(-5, 5), st.none())},
+    optional={"text": st.one_of(_clean_text, st.none(), st.integers()), "title": st.text(max_size=10)},
+)
+_raw_line = _clean_text.map(lambda t: t.replace("\n", " ").replace("\r", " "))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(records=st.lists(st.one_of(_record, _raw_line), max_size=12))
+def test_property_jsonl_every_line_is_a_document_or_a_problem_on_that_line(tmp_path: Path, records: list) -> None:
+    """Each non-blank line yields exactly one document or one Problem naming that line; texts kept exactly."""
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    lines = [json.dumps(r) if isinstance(r, dict) else r for r in records]
+    write(folder / "p.jsonl", "\n".join(lines) + "\n")
+    docs, problems = ingest(folder)
+    counted = [i for i, line in enumerate(lines, start=1)
+               if (line[1:] if i == 1 and line.startswith("\ufeff") else line).strip()]
+    if not counted:
+        assert docs == [] and [(p.line, p.reason) for p in problems] == [(None, "empty file (no JSONL records)")]
+        return
+    problem_lines = [p.line for p in problems]
+    assert len(problem_lines) == len(set(problem_lines)) and None not in problem_lines
+    assert len(docs) + len(problems) == len(counted)
+    assert set(problem_lines) <= set(counted)
+    first_record: dict[str, dict] = {}
+    for r in records:
+        # a rejected record (no usable text) does not claim its id: the first *valid* one does
+        if (isinstance(r, dict) and r["id"] is not None and str(r["id"]).strip()
+                and isinstance(r.get("text"), str) and r["text"].strip()):
+            first_record.setdefault(str(r["id"]), r)
+    for d in docs:
+        assert d.text == first_record[d.doc_id]["text"] and d.text.strip() and d.source == "p.jsonl"
