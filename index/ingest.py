@@ -21,10 +21,11 @@ Metadata: a `catalogue.json` in a root or any walked folder maps relative file p
 {"title", "date", "publisher", "url"}. Values found in the file itself (front matter, HTML meta, JSONL
 fields) win over the catalogue.
 
-Problems vs warnings: most Problems mean an input (file or JSONL line) was skipped. A few only say
-that some metadata was ignored while the document itself was indexed; their reason starts with
-"warning: " and `is_warning(problem)` tells them apart, so a build summary can count skipped inputs
-honestly.
+Problems vs warnings: most Problems mean a bad input (file or JSONL line) was skipped. A few are
+notices about inputs that need no fixing: some metadata was ignored while the document itself was
+indexed, or a BEIR `queries.jsonl` beside its `corpus.jsonl` was left out (questions are not
+documents). Their reason starts with "warning: " and `is_warning(problem)` tells them apart, so a
+build summary can count skipped bad inputs honestly.
 
 File names that are not valid UTF-8 (possible on Linux) are kept readable and storable by writing
 their undecodable bytes as `\\xNN` escapes in `doc_id`/`source`.
@@ -99,7 +100,7 @@ WARNING_PREFIX = "warning: "
 
 
 def is_warning(problem: Problem) -> bool:
-    """True when nothing was skipped: the document was indexed, only some metadata was ignored."""
+    """True for notices that need no fix (ignored metadata, BEIR queries left out), not bad inputs."""
     return problem.reason.startswith(WARNING_PREFIX)
 
 
@@ -195,10 +196,19 @@ class _Walker:
     def _list(self, folder: Path) -> list[str] | None:
         try:
             with os.scandir(folder) as it:
-                return sorted(entry.name for entry in it)
+                names = sorted(entry.name for entry in it)
         except OSError as exc:
             self.problem(folder, f"unreadable folder: {_os_reason(exc)}")
             return None
+        # A BEIR dataset folder holds corpus.jsonl (documents) beside queries.jsonl (questions with
+        # the same `_id`/`text` shape): indexing the questions would make them quotable "answers".
+        if _BEIR_CORPUS & set(names):
+            for name in names:
+                if name in _BEIR_QUERIES:
+                    self.warning(folder / name, "BEIR queries file beside corpus.jsonl left out: it holds questions, "
+                                                "not documents (pass it explicitly to index it)")
+            names = [n for n in names if n not in _BEIR_QUERIES]
+        return names
 
     # ----------------------------------------------------------------------------------------
     # One file
@@ -208,7 +218,7 @@ class _Walker:
         Problem naming that file, never the end of the build. (KeyboardInterrupt still stops it.)"""
         try:
             yield from self._file_unsafe(path, _printable(rel), explicit=explicit, st=st)
-        except (Exception, RecursionError) as exc:  # noqa: BLE001 - deliberately broad, see docstring
+        except Exception as exc:  # noqa: BLE001 - deliberately broad (RecursionError included), see docstring
             self.problem(path, f"could not be read: internal error {type(exc).__name__}: {exc}")
 
     def _file_unsafe(self, path: Path, rel: str, *, explicit: bool, st: os.stat_result | None) -> Iterator[Document]:
@@ -559,6 +569,9 @@ def split_front_matter(text: str) -> tuple[str, int, int] | None:
         cursor = nl + 1
     return None
 
+
+_BEIR_CORPUS = {"corpus.jsonl", "corpus.jsonl.gz"}
+_BEIR_QUERIES = {"queries.jsonl", "queries.jsonl.gz"}
 
 _DATE_PREFIX = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})(?:$|[T\s])")
 

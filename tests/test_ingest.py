@@ -679,3 +679,27 @@ def test_property_jsonl_every_line_is_a_document_or_a_problem_on_that_line(tmp_p
             first_record.setdefault(str(r["id"]), r)
     for d in docs:
         assert d.text == first_record[d.doc_id]["text"] and d.text.strip() and d.source == "p.jsonl"
+
+
+def test_beir_dataset_folder_indexes_the_corpus_not_the_queries(tmp_path: Path) -> None:
+    ds = tmp_path / "scifact"
+    write(ds / "corpus.jsonl", json.dumps({"_id": "10", "title": "T", "text": "An abstract."}) + "\n")
+    (ds / "queries.jsonl.gz").write_bytes(gzip.compress((json.dumps({"_id": "1", "text": "A claim?"}) + "\n").encode()))
+    write(ds / "qrels" / "test.tsv", "query-id\tcorpus-id\tscore\n1\t10\t1\n")
+    docs, problems = ingest(ds)
+    assert [(d.doc_id, d.source) for d in docs] == [("10", "corpus.jsonl")]
+    assert [(Path(p.path).name, is_warning(p)) for p in problems] == [("queries.jsonl.gz", True)]
+    assert "questions, not documents" in problems[0].reason
+    # explicitly asked for, it is read
+    docs, _ = ingest(ds / "queries.jsonl.gz")
+    assert [(d.doc_id, d.text) for d in docs] == [("1", "A claim?")]
+
+
+@pytest.mark.skipif(not (REPO / ".." / "shared" / "data" / "scifact" / "corpus.jsonl.gz").is_file(),
+                    reason="../shared/data/scifact not present")
+def test_real_beir_scifact_corpus_as_is() -> None:
+    corpus = REPO / ".." / "shared" / "data" / "scifact" / "corpus.jsonl.gz"
+    docs, problems = ingest(corpus)
+    assert problems == []
+    assert len(docs) == 5183 and len({d.doc_id for d in docs}) == 5183
+    assert all(d.source == "corpus.jsonl.gz" and d.text.strip() for d in docs)
