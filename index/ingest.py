@@ -328,8 +328,13 @@ class _Walker:
             if not text[body_start:].strip():
                 self.problem(path, "empty file (nothing after the front matter)")
                 return None
+        merged = _merge(meta, found)
+        if "title" not in merged:
+            heading = _MD_HEADING.match(text, body_start)
+            if heading:
+                merged["title"] = " ".join(heading.group(1).split())
         return Document(doc_id=rel, source=rel, text=text, content_hash=_sha256(data), body_start=body_start,
-                        **_fields(_merge(meta, found)))
+                        **_fields(merged))
 
     def _front_matter(self, path: Path, raw: str, first_line: int) -> dict[str, str]:
         import yaml  # imported lazily: only Markdown corpora pay for it
@@ -340,6 +345,9 @@ class _Walker:
             mark = getattr(exc, "problem_mark", None)
             line = first_line + mark.line if mark is not None else first_line
             self.warning(path, f"front matter ignored: not valid YAML ({getattr(exc, 'problem', None) or exc}); document indexed", line)
+            return {}
+        except Exception as exc:  # noqa: BLE001 - e.g. RecursionError on absurdly nested YAML: keep the document
+            self.warning(path, f"front matter ignored: {type(exc).__name__}; document indexed", first_line)
             return {}
         if not isinstance(parsed, dict):
             self.warning(path, "front matter ignored: not a YAML mapping; document indexed", first_line)
@@ -569,6 +577,10 @@ def split_front_matter(text: str) -> tuple[str, int, int] | None:
         cursor = nl + 1
     return None
 
+
+# The first non-blank line of a Markdown body, when it is an ATX heading ("# Title"): the weakest
+# title source, used only when neither front matter nor the catalogue gives one.
+_MD_HEADING = re.compile(r"\s*#{1,6}[ \t]+([^\n]*?\S)[ \t]*#*[ \t]*(?:\r?\n|$)")
 
 _BEIR_CORPUS = {"corpus.jsonl", "corpus.jsonl.gz"}
 _BEIR_QUERIES = {"queries.jsonl", "queries.jsonl.gz"}

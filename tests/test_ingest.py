@@ -382,6 +382,19 @@ def test_markdown_without_or_with_broken_front_matter(tmp_path: Path) -> None:
     assert reasons_for(problems, "only.md") == ["empty file (nothing after the front matter)"]
 
 
+def test_markdown_title_falls_back_to_first_heading(tmp_path: Path) -> None:
+    write(tmp_path / "a.md", "\n#  The  Heading ##\n\nText.\n")
+    write(tmp_path / "b.md", "Intro line.\n# Not first\n")
+    write(tmp_path / "c.md", "---\ntitle: Front\n---\n# Heading\n")
+    write(tmp_path / "d.md", "# Heading\nBody.\n")
+    write(tmp_path / "catalogue.json", json.dumps({"d.md": {"title": "Catalogue"}}))
+    write(tmp_path / "e.md", "---\n" + "[" * 5000 + "\n---\nDeep YAML body.\n")
+    docs, problems = ingest(tmp_path)
+    titles = {d.doc_id: d.title for d in docs}
+    assert titles == {"a.md": "The Heading", "b.md": None, "c.md": "Front", "d.md": "Catalogue", "e.md": None}
+    assert [(Path(p.path).name, is_warning(p)) for p in problems] == [("e.md", True)]
+
+
 def test_split_front_matter_with_bom_and_crlf() -> None:
     text = "\ufeff---\r\ntitle: x\r\n...\r\nBody"
     raw, body_start, line = split_front_matter(text)
