@@ -27,8 +27,9 @@ indexed, or a BEIR `queries.jsonl` beside its `corpus.jsonl` was left out (quest
 documents). Their reason starts with "warning: " and `is_warning(problem)` tells them apart, so a
 build summary can count skipped bad inputs honestly.
 
-File names that are not valid UTF-8 (possible on Linux) are kept readable and storable by writing
-their undecodable bytes as `\\xNN` escapes in `doc_id`/`source`.
+File names that are not valid UTF-8 (possible on Linux) or contain control characters are kept
+readable, storable and harmless to print by writing those bytes as `\\xNN` escapes in
+`doc_id`/`source` (and in Problem paths).
 """
 from __future__ import annotations
 
@@ -646,12 +647,19 @@ def _os_reason(exc: OSError) -> str:
 
 
 def _printable(name: str) -> str:
-    """A path string that can be printed and stored: undecodable file-name bytes become \\xNN."""
+    """A path string that can be printed and stored: undecodable bytes and control characters become \\xNN.
+
+    Why: a file name is attacker-controlled text that ends up in terminals, logs and Slack. A name
+    with ESC sequences or newlines must not repaint a terminal or forge extra report lines.
+    """
     try:
         name.encode("utf-8")
-        return name
     except UnicodeEncodeError:
-        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        name = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", name)
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def _storable(text: str) -> str:

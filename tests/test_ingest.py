@@ -716,3 +716,11 @@ def test_real_beir_scifact_corpus_as_is() -> None:
     assert problems == []
     assert len(docs) == 5183 and len({d.doc_id for d in docs}) == 5183
     assert all(d.source == "corpus.jsonl.gz" and d.text.strip() for d in docs)
+
+
+def test_control_characters_in_file_names_are_escaped(tmp_path: Path) -> None:
+    write(tmp_path / "evil\x1b[31m.txt", "red?")
+    write(tmp_path / "two\nlines.txt", "")
+    docs, problems = ingest(tmp_path)
+    assert [d.doc_id for d in docs] == ["evil\\x1b[31m.txt"]
+    assert [(p.path, p.reason) for p in problems] == [(str(tmp_path / "two\\x0alines.txt"), "empty file")]
