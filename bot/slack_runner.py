@@ -129,15 +129,25 @@ class HttpRunner:
             self._done.set()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop accepting, close open connections, let running answers finish (bounded)."""
+        """Stop accepting, close open connections, let running answers finish (bounded).
+
+        The sockets are closed by a thunk that waitress runs inside its own loop thread (closing
+        them from this thread would race the loop's select())."""
         srv = self.server
-        for channel in list(srv._map.values()):  # the listening socket, trigger and client channels
-            try:
-                channel.close()
-            except Exception:
-                pass
-        srv.task_dispatcher.shutdown(cancel_pending=False, timeout=timeout)
+
+        def close_all() -> None:
+            for channel in list(srv._map.values()):  # client channels, the listener, the trigger
+                try:
+                    channel.close()
+                except Exception:
+                    pass
+
+        try:
+            srv.trigger.pull_trigger(close_all)
+        except OSError:  # already closed
+            pass
         self._done.wait(timeout)
+        srv.task_dispatcher.shutdown(cancel_pending=False, timeout=timeout)
 
 
 class SocketRunner:
