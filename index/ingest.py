@@ -113,11 +113,14 @@ def is_warning(problem: Problem) -> bool:
 class _Walker:
     problems: list[Problem]
     max_bytes: int
-    seen_files: set[str] = field(default_factory=set)   # real paths already ingested
-    seen_dirs: set[str] = field(default_factory=set)    # real paths of folders already walked
+    # Files and folders are identified by (st_dev, st_ino): the same file reached through a symlink,
+    # a hard link or two overlapping roots is one file, and the key comes free with the stat we do
+    # anyway (os.path.realpath per file cost a quarter of the walk time).
+    seen_files: set[_FileKey] = field(default_factory=set)
+    seen_dirs: set[_FileKey] = field(default_factory=set)
     seen_ids: dict[str, str] = field(default_factory=dict)  # doc_id -> where it was first seen
-    catalogue: dict[str, dict[str, str]] = field(default_factory=dict)  # real file path -> metadata
-    loaded_catalogues: set[str] = field(default_factory=set)
+    catalogue: dict[_FileKey, dict[str, str]] = field(default_factory=dict)  # file -> metadata
+    loaded_catalogues: set[_FileKey] = field(default_factory=set)
 
     def problem(self, path: Path | str, reason: str, line: int | None = None) -> None:
         self.problems.append(Problem(_printable(str(path)), reason, line))
@@ -137,26 +140,27 @@ class _Walker:
         except OSError as exc:  # EACCES on a parent folder, ELOOP, ENAMETOOLONG, ...
             self.problem(root_arg, f"unreadable: {_os_reason(exc)}")
             return
-        is_dir = stat.S_ISDIR(st.st_mode)
-        if is_dir:
-            yield from self._walk_dir(root_arg)
+        if stat.S_ISDIR(st.st_mode):
+            yield from self._walk_dir(root_arg, _key(st))
         else:
             root = root_arg.parent
-            self._load_catalogue(root)
-            yield from self._file(root_arg, root_arg.name, explicit=True)
+            try:
+                self._load_catalogue(root, _key(root.stat()))
+            except OSError:
+                pass  # the file itself will report why it cannot be read
+            yield from self._file(root_arg, root_arg.name, explicit=True, st=st)
 
-    def _walk_dir(self, root: Path) -> Iterator[Document]:
+    def _walk_dir(self, root: Path, root_key: _FileKey) -> Iterator[Document]:
         """Depth-first, sorted, with an explicit stack (no recursion limit on deep trees)."""
-        real_root = os.path.realpath(root)
-        if real_root in self.seen_dirs:
+        if root_key in self.seen_dirs:
             return  # the same folder given twice (or reached before): its files are already in
-        self.seen_dirs.add(real_root)
-        self._load_catalogue(root)
+        self.seen_dirs.add(root_key)
+        self._load_catalogue(root, root_key)
         entries = self._list(root)
         if entries is None:
             return
-        # Each frame: (folder path, relative prefix, real paths of the folder and its ancestors, entries)
-        stack: list[tuple[Path, str, tuple[str, ...], Iterator[str]]] = [(root, "", (real_root,), iter(entries))]
+        # Each frame: (folder path, relative prefix, keys of the folder and its ancestors, entries)
+        stack: list[tuple[Path, str, tuple[_FileKey, ...], Iterator[str]]] = [(root, "", (root_key,), iter(entries))]
         while stack:
             folder, prefix, ancestors, names = stack[-1]
             name = next(names, None)
@@ -180,17 +184,18 @@ class _Walker:
                 self.problem(path, f"unreadable: {_os_reason(exc)}")
                 continue
             if stat.S_ISDIR(st.st_mode):
-                real = os.path.realpath(path)
-                if real in ancestors:
-                    self.problem(path, f"symlink loop: points back to its ancestor folder {real}; not followed")
+                key = _key(st)
+                if key in ancestors:
+                    self.problem(path, f"symlink loop: points back to its ancestor folder {os.path.realpath(path)}; "
+                                       "not followed")
                     continue
-                if real in self.seen_dirs:
+                if key in self.seen_dirs:
                     continue  # reached twice through links: its files are indexed once, under the first path
-                self.seen_dirs.add(real)
-                self._load_catalogue(path)
+                self.seen_dirs.add(key)
+                self._load_catalogue(path, key)
                 sub = self._list(path)
                 if sub is not None:
-                    stack.append((path, rel + "/", ancestors + (real,), iter(sub)))
+                    stack.append((path, rel + "/", ancestors + (key,), iter(sub)))
             else:
                 yield from self._file(path, rel, explicit=False, st=st)
 
@@ -241,11 +246,11 @@ class _Walker:
             # Reading a FIFO would block the build forever; devices and sockets are never documents.
             self.problem(path, "not a regular file (device, socket or pipe); skipped")
             return
-        real = os.path.realpath(path)
-        if real in self.seen_files:
+        key = _key(st)
+        if key in self.seen_files:
             return  # the same file through another link or root: indexed once
-        self.seen_files.add(real)
-        meta = self.catalogue.get(real, {})
+        self.seen_files.add(key)
+        meta = self.catalogue.get(key, {})
         if kind == "jsonl":
             yield from self._jsonl(path, rel, meta, gz=path.name.lower().endswith(".gz"))
             return
@@ -516,13 +521,12 @@ class _Walker:
                 out[key] = value
         return out
 
-    def _load_catalogue(self, folder: Path) -> None:
-        """Read `folder/catalogue.json` once; its entries apply to files by real path."""
+    def _load_catalogue(self, folder: Path, folder_key: _FileKey) -> None:
+        """Read `folder/catalogue.json` once; its entries apply to the files they name, however reached."""
         path = folder / CATALOGUE_NAME
-        real_folder = os.path.realpath(folder)
-        if real_folder in self.loaded_catalogues:
+        if folder_key in self.loaded_catalogues:
             return
-        self.loaded_catalogues.add(real_folder)
+        self.loaded_catalogues.add(folder_key)
         try:
             if not os.path.isfile(path):  # os.path.isfile never raises (Path.is_file does on EACCES)
                 return
@@ -542,12 +546,13 @@ class _Walker:
             if not isinstance(entry, dict):
                 self.warning(path, f"catalogue entry {key!r} ignored: expected an object with title/date/publisher/url")
                 continue
-            target = folder / key
-            if not os.path.lexists(target):
+            try:
+                target = _key((folder / key).stat())
+            except (OSError, ValueError):
                 self.warning(path, f"catalogue entry {key!r} ignored: no such file in {_printable(str(folder))}")
                 continue
             values = self._meta_values(path, entry, f"catalogue entry {key!r}")
-            merged = self.catalogue.setdefault(os.path.realpath(target), {})
+            merged = self.catalogue.setdefault(target, {})
             merged.update(values)  # a deeper catalogue, loaded later, refines a shallower one
 
 
@@ -604,6 +609,13 @@ def normalize_date(value: Any) -> str | None:
         return _dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
     except ValueError:
         return None
+
+
+_FileKey = tuple[int, int]
+
+
+def _key(st: os.stat_result) -> _FileKey:
+    return (st.st_dev, st.st_ino)
 
 
 def _kind(name: str) -> str | None:

@@ -724,3 +724,11 @@ def test_control_characters_in_file_names_are_escaped(tmp_path: Path) -> None:
     docs, problems = ingest(tmp_path)
     assert [d.doc_id for d in docs] == ["evil\\x1b[31m.txt"]
     assert [(p.path, p.reason) for p in problems] == [(str(tmp_path / "two\\x0alines.txt"), "empty file")]
+
+
+def test_hard_linked_file_is_indexed_once(tmp_path: Path) -> None:
+    write(tmp_path / "a" / "orig.txt", "same bytes, same inode")
+    (tmp_path / "b").mkdir()
+    os.link(tmp_path / "a" / "orig.txt", tmp_path / "b" / "copy.txt")
+    docs, problems = ingest(tmp_path)
+    assert problems == [] and [d.doc_id for d in docs] == ["a/orig.txt"]
