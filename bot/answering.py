@@ -15,9 +15,11 @@ from dataclasses import dataclass
 
 from bot.abstain import Decision, decide
 from bot.answer import Answer, Citation, Quote
-from bot.evidence import Evidence, assess, expected_type
-from bot.question import clean_question
-from index.analyzer import STOP_WORDS, stem
+from bot.evidence import Evidence, assess, count_focus, expected_type
+from bot.paraphrase import SYNONYM_CREDIT, expansions
+from bot.question import clean_question, quoted_phrases, retrieval_text
+from index.analyzer import STOP_WORDS
+from index.ranking import raw_idf
 from index.model import SearchHit
 from index.search import Searcher
 from index.sentences import sentence_spans
@@ -50,9 +52,9 @@ def _weights(searcher: Searcher, analysis) -> dict[str, float]:
     for w in words:
         for a, b in zip(words, words[1:]):
             if a + b == w and w not in (a, b):
-                parts.update((stem(a), stem(b)))
+                parts.update((searcher.term_of(a), searcher.term_of(b)))
     weights: dict[str, float] = {}
-    compounds = {stem(w) for w in words if any(w == a + b for a, b in zip(words, words[1:]))}
+    compounds = {searcher.term_of(w) for w in words if any(w == a + b for a, b in zip(words, words[1:]))}
     for term in dict.fromkeys(analysis.terms):
         if term in parts and compounds:
             continue
@@ -69,6 +71,12 @@ class Answerer:
 
     def __init__(self, searcher: Searcher) -> None:
         self.searcher = searcher
+        self._alternatives: dict | None = None
+
+    def alternatives(self) -> dict:
+        if self._alternatives is None:
+            self._alternatives = expansions(self.searcher.term_of)
+        return self._alternatives
 
     def answer(self, question: str, k: int = DEFAULT_QUOTES, offset: int = 0) -> Answer:
         original = question if isinstance(question, str) else ""
@@ -78,7 +86,7 @@ class Answerer:
         if not q:
             return Answer.no_answer(original, "The question is empty.")
         self.searcher.refresh()
-        analysis = self.searcher.analyze_query(q)
+        analysis = self.searcher.analyze_query(retrieval_text(q))
         content = [w for w in analysis.words if w not in STOP_WORDS]
         if not analysis.terms:
             why = "The question has only common words; ask about something specific." if analysis.words \
@@ -86,26 +94,26 @@ class Answerer:
             return Answer.no_answer(original, why)
         weights = _weights(self.searcher, analysis)
         if not weights:
+            if analysis.boilerplate:
+                return Answer.no_answer(original, BOILERPLATE_REASON)
             return Answer.no_answer(original, "None of the question's words occur in the sources.")
         kind = expected_type(q)
-        ranked = self.searcher.rank(analysis.terms, CANDIDATES)
+        focus = _focus_term(self.searcher, q, analysis)
+        alternatives = self.alternatives()
+        ranked = self.searcher.rank(analysis.terms + synonym_terms(analysis.terms, alternatives, self.searcher),
+                                    CANDIDATES)
         hits = self.searcher.hits(ranked)
         if not hits:
             return Answer.no_answer(original, "No passage in the sources matches the question.")
         top = hits[0].score or 1.0
-        cands: list[Candidate] = []
-        for hit in hits:
-            ev = assess(hit.text, weights, kind)
-            if ev is None:
-                continue
-            score = ev.best.coverage + (0.15 if ev.best.typed else 0.0) + 0.35 * (hit.score / top)
-            cands.append(Candidate(hit, ev, score))
-        cands.sort(key=lambda c: (-c.rank_score, c.hit.chunk_id))
+        full = with_missing_words(self.searcher, weights, analysis)
+        cands = rerank(hits, full, kind, _pairs(analysis, weights), self.searcher.terms_of, focus, alternatives,
+                       phrases=[self.searcher.terms_of(p) for p in quoted_phrases(q)])
         cands = _merge_duplicates(cands)
         if not cands:
             return Answer.no_answer(original, "No passage in the sources matches the question.")
-        decision: Decision = decide(cands[0], content=content, unknown=analysis.unknown, kind=kind,
-                                    weights=weights, top_score=top)
+        decision: Decision = decide(cands[0], content=content, analysis=analysis, kind=kind,
+                                    weights=full, top_score=top)
         if not decision.answer:
             return Answer.no_answer(original, decision.reason)
         best = cands[0]
@@ -143,6 +151,77 @@ class Answerer:
         return Quote(text=text, source=hit.source, start=start, end=end, title=hit.title, date=hit.date,
                      score=round(cand.rank_score, 4), highlights=highlights, paragraph=hit.paragraph,
                      doc_id=hit.doc_id, also_in=also)
+
+
+BOILERPLATE_REASON = ("The sources mention this only in page furniture (ads, paywall, comment or "
+                      "subscription prompts), not in their text.")
+_INFLECTED = ("ed", "ing", "ly")
+
+
+def with_missing_words(searcher: Searcher, weights: dict[str, float], analysis) -> dict[str, float]:
+    """Known term weights plus a weight for each question word the indexed text never uses.
+
+    Such a word is rarer than anything in the corpus, so it gets the idf of an unseen term: a
+    passage cannot cover it, and it pulls coverage down as much as the question leans on it.
+    Inflected verbs and adverbs ("recovered", "accidentally") are usually paraphrase, so they
+    count half; nouns ("weather", "wifi", "American") name a topic the sources may simply lack.
+    """
+    full = dict(weights)
+    unseen = float(raw_idf(max(searcher.stats.n_chunks, 1), 0))
+    for w in analysis.unknown + analysis.boilerplate:
+        factor = 0.5 if w.endswith(_INFLECTED) and len(w) > 5 else 1.0
+        full["?" + w] = unseen * factor
+    return full
+
+
+def synonym_terms(terms: list[str], alternatives: dict, searcher: Searcher) -> list[str]:
+    """Synonyms of the question's terms that the index knows, each once, to widen BM25's net."""
+    have = set(terms)
+    extra = {a for t in have for a in alternatives.get(t, ()) if a not in have and searcher.knows_term(a)}
+    return sorted(extra)
+
+
+def _focus_term(searcher: Searcher, question: str, analysis) -> str | None:
+    head = count_focus(question)
+    if not head:
+        return None
+    from index.analyzer import surface_words
+
+    words = surface_words(head)
+    if not words:
+        return None
+    word = analysis.corrections.get(words[-1], words[-1])
+    return searcher.term_of(word)
+
+
+def _pairs(analysis, weights: dict[str, float]) -> list[tuple[str, str]]:
+    seq = [t for t in dict.fromkeys(analysis.terms) if t in weights]
+    return list(zip(seq, seq[1:]))
+
+
+def rerank(hits: list[SearchHit], weights: dict[str, float], kind: str | None, pairs: list[tuple[str, str]],
+           terms_of, focus: str | None = None, alternatives: dict | None = None,
+           phrases: list[list[str]] | None = None) -> list[Candidate]:
+    """Order BM25 hits by evidence: one sentence covering the question, of the right type, in order."""
+    top = hits[0].score if hits and hits[0].score > 0 else 1.0
+    cands: list[Candidate] = []
+    for hit in hits:
+        ev = assess(hit.text, weights, kind, terms_of, pairs, focus, alternatives, SYNONYM_CREDIT)
+        if ev is None:
+            continue
+        b = ev.best
+        score = b.coverage + (0.15 if b.typed else 0.0) + 0.1 * b.proximity + 0.35 * (hit.score / top)
+        if phrases:
+            seq = terms_of(hit.text[b.start:b.end])
+            score += 0.5 * sum(_contains(seq, p) for p in phrases if p) / len(phrases)
+        cands.append(Candidate(hit, ev, score))
+    cands.sort(key=lambda c: (-c.rank_score, c.hit.chunk_id))
+    return cands
+
+
+def _contains(seq: list[str], phrase: list[str]) -> bool:
+    n = len(phrase)
+    return any(seq[i:i + n] == phrase for i in range(len(seq) - n + 1))
 
 
 def _window(text: str, start: int, end: int) -> tuple[int, int]:

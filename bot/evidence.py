@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 from index.analyzer import analyze
 from index.sentences import sentence_spans
@@ -45,18 +46,69 @@ def expected_type(question: str) -> str | None:
     return None
 
 
-def has_type(text: str, kind: str | None) -> bool:
+_HOW_MANY = re.compile(r"\bhow (many|much)\s+((?:[\w'’-]+\s*){1,6})", re.I)
+_PHRASE_STOP = {"of", "the", "a", "an", "are", "is", "were", "was", "have", "has", "had", "did", "do", "does",
+                "in", "on", "at", "for", "by", "to", "from", "still", "been", "be", "will", "would", "could",
+                "and", "or", "that", "who", "which", "since", "so", "per", "each", "every", "remain", "remaining"}
+
+
+def count_focus(question: str) -> str | None:
+    """The head noun of "how many/much X": the last word of X before its verb or preposition.
+
+    A number only answers "how many Israeli soldiers…" when it counts soldiers: "three hostages
+    killed by Israeli soldiers" has a number and the word "soldiers", but counts hostages.
+    """
+    m = _HOW_MANY.search(question)
+    if not m:
+        return None
+    words = re.findall(r"[\w'’-]+", m.group(2).lower())
+    while words and words[0] in ("of", "the", "a", "an", "these", "those", "all"):
+        words.pop(0)
+    phrase = []
+    for w in words:
+        if w in _PHRASE_STOP:
+            break
+        phrase.append(w)
+    return phrase[-1] if phrase else None
+
+
+_NUMBER_AT = re.compile(rf"\d[\d,.]*|\b({_NUMBER_WORDS})\b", re.I)
+
+
+def counts(text: str, focus_term: str, terms_of: Callable[[str], list[str]]) -> bool:
+    """Some number in `text` is followed, within four words, by the counted noun."""
+    for m in _NUMBER_AT.finditer(text):
+        words = []
+        for w in text[m.end():].split()[:3]:
+            if w.lower().strip(",.;:") in _BREAKS:
+                break
+            words.append(w)
+        if focus_term in terms_of(" ".join(words)):
+            return True
+    return False
+
+
+_BREAKS = {"by", "from", "with", "in", "at", "on", "and", "to", "for", "against", "than", "after", "before"}
+
+
+def has_type(text: str, kind: str | None, focus_term: str | None = None,
+             terms_of: Callable[[str], list[str]] | None = None) -> bool:
     if kind is None:
         return True
     if kind == "number":
+        if focus_term and terms_of is not None:
+            return counts(text, focus_term, terms_of)
         return bool(_HAS_NUMBER.search(text))
     if kind == "date":
         return bool(_HAS_DATE.search(text))
     if kind == "person":
         return bool(_NAME.search(text)) or bool(_TITLE_WORD.search(text))
     if kind == "place":
-        return bool(_PLACE.search(text))
+        return bool(_PLACE.search(text)) or bool(_PROPER.search(text))
     return True
+
+
+_PROPER = re.compile(r"(?<!^)(?<![.!?“\"]\s)\b[A-Z][a-z]{2,}")
 
 
 # ---- coverage of the question's informative terms -----------------------------------------------
@@ -67,6 +119,7 @@ class Span:
     coverage: float        # idf-weighted share of the question's known terms present
     covered: frozenset[str]
     typed: bool            # holds the kind of thing asked for
+    proximity: float = 0.0  # share of the question's adjacent term pairs found near each other, in order
 
 
 @dataclass(frozen=True)
@@ -76,32 +129,86 @@ class Evidence:
     chunk_coverage: float           # coverage by the whole chunk (terms possibly spread out)
 
 
-def coverage(terms: set[str], weights: dict[str, float]) -> float:
+def credits(seq: list[str], weights: dict[str, float],
+            alternatives: dict[str, frozenset[str]] | None, synonym_credit: float = 0.8) -> dict[str, float]:
+    """Question term -> credit earned by one sentence: 1 for the word itself, less for a synonym."""
+    present = set(seq)
+    out: dict[str, float] = {}
+    for t in weights:
+        if t in present:
+            out[t] = 1.0
+        elif alternatives and alternatives.get(t, frozenset()) & present:
+            out[t] = synonym_credit
+    return out
+
+
+def coverage(credit: dict[str, float], weights: dict[str, float]) -> float:
     total = sum(weights.values())
-    return sum(w for t, w in weights.items() if t in terms) / total if total else 0.0
+    return sum(weights[t] * c for t, c in credit.items()) / total if total else 0.0
 
 
-def assess(chunk_text: str, weights: dict[str, float], kind: str | None) -> Evidence | None:
-    """Best sentence window of a chunk for a question whose known terms carry `weights` (idf)."""
+def _union(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
+    out = dict(a)
+    for t, c in b.items():
+        out[t] = max(out.get(t, 0.0), c)
+    return out
+
+
+PAIR_CREDIT = 0.6  # terms found only in the neighbouring sentence are weaker evidence
+
+
+def proximity(seq: list[str], pairs: list[tuple[str, str]], window: int = 4,
+              alternatives: dict[str, frozenset[str]] | None = None) -> float:
+    """Share of question term pairs (a, b) that occur in this order within `window` terms
+    (a synonym standing in for a question term counts: "killed in Gaza" for "death … Gaza")."""
+    if not pairs:
+        return 0.0
+    wanted = {t for p in pairs for t in p}
+    pos: dict[str, list[int]] = {}
+    for i, t in enumerate(seq):
+        pos.setdefault(t, []).append(i)
+        if alternatives:
+            for q in wanted:
+                if q != t and t in alternatives.get(q, ()):
+                    pos.setdefault(q, []).append(i)
+    found = 0
+    for a, b in pairs:
+        if any(0 < j - i <= window for i in pos.get(a, ()) for j in pos.get(b, ())):
+            found += 1
+    return found / len(pairs)
+
+
+def assess(chunk_text: str, weights: dict[str, float], kind: str | None,
+           terms_of: Callable[[str], list[str]] = analyze, pairs: list[tuple[str, str]] | None = None,
+           focus_term: str | None = None, alternatives: dict[str, frozenset[str]] | None = None,
+           synonym_credit: float = 0.8) -> Evidence | None:
+    """Best sentence window of a chunk for a question whose terms carry `weights` (idf)."""
     spans = sentence_spans(chunk_text)
     if not spans or not weights:
         return None
-    sent_terms = [set(analyze(chunk_text[a:b])) & weights.keys() for a, b in spans]
+    pairs = pairs or []
+    seqs = [terms_of(chunk_text[a:b]) for a, b in spans]
+    creds = [credits(seq, weights, alternatives, synonym_credit) for seq in seqs]
     candidates: list[Span] = []
     for i, (a, b) in enumerate(spans):
-        cov = coverage(sent_terms[i], weights)
-        candidates.append(Span(a, b, cov, frozenset(sent_terms[i]), has_type(chunk_text[a:b], kind)))
+        cov = coverage(creds[i], weights)
+        candidates.append(Span(a, b, cov, frozenset(creds[i]), has_type(chunk_text[a:b], kind, focus_term, terms_of),
+                               proximity(seqs[i], pairs, alternatives=alternatives)))
         if i + 1 < len(spans):
             a2, b2 = spans[i + 1]
-            both = sent_terms[i] | sent_terms[i + 1]
-            # a pair must earn its place: it counts only what the second sentence adds, slightly discounted
-            cov2 = coverage(both, weights)
-            cov2 = cov + 0.8 * (cov2 - cov) if cov >= coverage(sent_terms[i + 1], weights) else \
-                coverage(sent_terms[i + 1], weights) + 0.8 * (cov2 - coverage(sent_terms[i + 1], weights))
-            candidates.append(Span(a, b2, cov2, frozenset(both), has_type(chunk_text[a:b2], kind)))
-    best = max(candidates, key=lambda s: (s.coverage + (0.15 if s.typed else 0.0), -(s.end - s.start)))
-    highlight = tuple((a, b) for a, b in spans if a >= best.start and b <= best.end and
-                      (sent_terms[spans.index((a, b))] or best.end - best.start == b - a))
-    all_terms = set().union(*sent_terms)
+            # a pair must earn its place: it counts what the better sentence lacks entirely, at PAIR_CREDIT
+            better, other = (creds[i], creds[i + 1]) if cov >= coverage(creds[i + 1], weights) else (creds[i + 1], creds[i])
+            added = {t: c for t, c in other.items() if t not in better}
+            both = _union(better, added)
+            cov2 = coverage(better, weights) + PAIR_CREDIT * coverage(added, weights)
+            candidates.append(Span(a, b2, cov2, frozenset(both), has_type(chunk_text[a:b2], kind, focus_term, terms_of),
+                                   proximity(seqs[i] + seqs[i + 1], pairs, alternatives=alternatives)))
+    best = max(candidates, key=lambda s: (s.coverage + (0.15 if s.typed else 0.0) + 0.1 * s.proximity,
+                                          -(s.end - s.start)))
+    highlight = tuple((a, b) for (a, b), c in zip(spans, creds)
+                      if a >= best.start and b <= best.end and (c or best.end - best.start == b - a))
+    chunk_credit: dict[str, float] = {}
+    for c in creds:
+        chunk_credit = _union(chunk_credit, c)
     return Evidence(best=best, highlight=highlight or ((best.start, best.end),),
-                    chunk_coverage=coverage(all_terms, weights))
+                    chunk_coverage=coverage(chunk_credit, weights))

@@ -7,7 +7,11 @@ stored in the index meta table): any change here must bump the version so old in
 Pipeline: Unicode NFKC -> case folding -> curly quotes/dashes to ASCII -> words (numbers keep
 their digits, "1,200" == "1200", "three" == "3") -> possessives dropped ("Gaza's" == "Gaza") -> hyphen compounds
 expanded to their parts plus the joined form ("cease-fire" -> cease, fire, ceasefire, so it meets
-"ceasefire" and "cease fire") -> stop words removed -> Snowball English stemming (PyStemmer).
+"ceasefire" and "cease fire") -> stop words removed -> lemma (simplemma: "met" -> meet, "said" -> say, irregular
+forms a stemmer cannot join) -> Snowball English stemming (PyStemmer).
+
+The lemmatizer's dictionary takes ~0.3 s to load, so it is loaded lazily: the index stores every
+corpus word's term (`surface` table) and queries look words up there first (index.search).
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from functools import lru_cache
 
 import Stemmer
 
-TOKENIZER_VERSION = "1"
+TOKENIZER_VERSION = "3"
 
 # The classic English stop-word list used by IR toolkits (NLTK's "english" list, the same one
 # bm25s and many BM25 baselines use). Kept short on purpose: longer lists such as the 1,300-word
@@ -101,13 +105,33 @@ def stem(word: str) -> str:
     return _stemmer.stemWord(word)
 
 
+@lru_cache(maxsize=500_000)
+def lemma(word: str) -> str:
+    if not word.isalpha():
+        return word
+    import simplemma
+
+    return simplemma.lemmatize(word, lang="en").casefold()  # it capitalises proper nouns ("Gaza")
+
+
+@lru_cache(maxsize=500_000)
+def word_term(word: str) -> str | None:
+    """The index term of one normalised surface word, or None for a stop word."""
+    if word in STOP_WORDS:
+        return None
+    base = lemma(word)
+    if base in STOP_WORDS and base != word:
+        base = word  # "left" may lemmatise to a stop word in odd cases; keep the word itself
+    return stem(base)
+
+
 def is_stop_word(word: str) -> bool:
     return word in STOP_WORDS
 
 
 def terms_from_words(words: list[str]) -> list[str]:
-    """Stop words out, stems in: the terms the index stores and the query is scored with."""
-    return [stem(w) for w in words if w not in STOP_WORDS]
+    """Stop words out, lemma stems in: the terms the index stores and the query is scored with."""
+    return [t for t in map(word_term, words) if t is not None]
 
 
 def analyze(text: str) -> list[str]:

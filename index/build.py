@@ -27,7 +27,7 @@ from typing import Iterable
 import numpy as np
 
 from index import store
-from index.analyzer import TOKENIZER_VERSION, surface_words, terms_from_words
+from index.analyzer import TOKENIZER_VERSION, surface_words, terms_from_words, word_term
 from index.chunking import DEFAULT_MAX_CHARS, DEFAULT_MIN_WORDS, chunk_document
 from index.errors import IndexBusyError
 from index.ingest import iter_documents
@@ -35,6 +35,8 @@ from index.model import Document, Problem
 from index.ranking import DEFAULT_B, DEFAULT_EPSILON, DEFAULT_K1, VARIANT, average_idf
 
 MAX_SEGMENTS = 8
+# dropped spans whose words are page furniture (not headlines or date prefixes, which are metadata)
+BOILERPLATE_REASONS = frozenset({"page furniture", "paywall or browser notice", "syndication footer", "source line"})
 MAX_DEAD_FRACTION = 0.25
 
 
@@ -124,6 +126,7 @@ class _Writer:
         self.next_term = (conn.execute("SELECT max(id) FROM terms").fetchone()[0] or 0) + 1
         self.df_delta: Counter[int] = Counter()
         self.surface_delta: Counter[str] = Counter()
+        self.boiler_delta: Counter[str] = Counter()
         self.p_terms = array("I")
         self.p_chunks = array("I")
         self.p_tfs = array("H")
@@ -144,6 +147,9 @@ class _Writer:
         chunked = chunk_document(doc.text, body_start=getattr(doc, "body_start", 0),
                                  max_chars=self.params.max_chars, min_words=self.params.min_words)
         meta = chunked.meta
+        for a, b, reason in chunked.dropped:
+            if reason in BOILERPLATE_REASONS:
+                self.boiler_delta.update(surface_words(doc.text[a:b]))
         title = doc.title or meta.get("title")
         date = doc.date or meta.get("date")
         publisher = doc.publisher or meta.get("publisher")
@@ -181,7 +187,13 @@ class _Writer:
         return len(rows)
 
     def remove_document(self, doc_row: int) -> int:
-        title = self.conn.execute("SELECT title FROM documents WHERE id = ?", (doc_row,)).fetchone()[0]
+        title, text, body_start = self.conn.execute(
+            "SELECT title, text, body_start FROM documents WHERE id = ?", (doc_row,)).fetchone()
+        chunked = chunk_document(text, body_start=body_start or 0, max_chars=self.params.max_chars,
+                                 min_words=self.params.min_words)
+        for a, b, reason in chunked.dropped:
+            if reason in BOILERPLATE_REASONS:
+                self.boiler_delta.subtract(surface_words(text[a:b]))
         chunks = self.conn.execute("SELECT id, text FROM chunks WHERE doc = ?", (doc_row,)).fetchall()
         for cid, text in chunks:
             words, terms = chunk_terms(text, title, self.params)
@@ -206,10 +218,18 @@ class _Writer:
         for word, d in self.surface_delta.items():
             if d:
                 conn.execute(
-                    "INSERT INTO surface (word, cf) VALUES (?, ?) ON CONFLICT(word) DO UPDATE SET cf = cf + excluded.cf",
-                    (word, d),
+                    "INSERT INTO surface (word, term, cf) VALUES (?, ?, ?) "
+                    "ON CONFLICT(word) DO UPDATE SET cf = cf + excluded.cf",
+                    (word, word_term(word), d),
                 )
-        conn.execute("DELETE FROM surface WHERE cf <= 0")
+        for word, d in self.boiler_delta.items():
+            if d:
+                conn.execute(
+                    "INSERT INTO surface (word, term, cf, bcf) VALUES (?, ?, 0, ?) "
+                    "ON CONFLICT(word) DO UPDATE SET bcf = bcf + excluded.bcf",
+                    (word, word_term(word), d),
+                )
+        conn.execute("DELETE FROM surface WHERE cf <= 0 AND bcf <= 0")
         if len(self.p_terms):
             self._write_segment(
                 np.frombuffer(self.p_terms, dtype=np.uint32),

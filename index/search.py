@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from index import store
-from index.analyzer import STOP_WORDS, TOKENIZER_VERSION, stem, surface_words, terms_from_words
+from index.analyzer import STOP_WORDS, TOKENIZER_VERSION, surface_words, word_term
 from index.errors import IndexCorruptError, IndexNotBuiltError, IndexOutdatedError
 from index.model import DuplicateRef, SearchHit
 from index.ranking import Bm25Params, CorpusStats, idf, length_norm, term_weights, top_k
@@ -30,6 +30,7 @@ class QueryAnalysis:
     corrections: dict[str, str] = field(default_factory=dict)  # typed word -> corpus word
     joined: list[str] = field(default_factory=list)            # compounds added from adjacent words
     unknown: list[str] = field(default_factory=list)           # content words the corpus never uses
+    boilerplate: list[str] = field(default_factory=list)       # content words used only in page furniture
 
 
 class Searcher:
@@ -66,6 +67,7 @@ class Searcher:
             self.norms = length_norm(self.lengths, self.stats, self.params)
             self._acc = np.zeros(len(self.lengths), dtype=np.float64)
             self._surface = None
+            self._word_cache: dict[str, tuple | None] = {}
             self._version = self._data_version()
         except (sqlite3.DatabaseError, KeyError, ValueError) as exc:
             raise IndexCorruptError(str(self.db_path), str(exc)) from exc
@@ -88,13 +90,38 @@ class Searcher:
     # ---- query analysis ------------------------------------------------------------------
     def _surface_words(self) -> list[str]:
         if self._surface is None:
-            self._surface = [r[0] for r in self._conn.execute("SELECT word FROM surface")]
+            self._surface = [r[0] for r in self._conn.execute("SELECT word FROM surface WHERE cf > 0")]
             self._surface_set = set(self._surface)
         return self._surface
 
     def knows_word(self, word: str) -> bool:
-        self._surface_words()
-        return word in self._surface_set
+        row = self._word_row(word)
+        return row is not None and row[1] > 0
+
+    def _word_row(self, word: str) -> tuple | None:
+        cache = self._word_cache
+        if word not in cache:
+            if len(cache) > 100_000:
+                cache.clear()
+            cache[word] = self._conn.execute("SELECT term, cf, bcf FROM surface WHERE word = ?", (word,)).fetchone()
+        return cache[word]
+
+    def only_in_boilerplate(self, word: str) -> bool:
+        """The corpus uses this word only in page furniture that was left out (paywalls, ads, prompts)."""
+        row = self._word_row(word)
+        return row is not None and row[1] <= 0 and row[2] > 0
+
+    def term_of(self, word: str) -> str | None:
+        """A word's index term: the one stored at build time when the corpus uses the word (no
+        lemmatizer load on the query path), else computed by the shared analyzer."""
+        row = self._word_row(word)
+        if row is not None and row[0] is not None:
+            return row[0]
+        return word_term(word)
+
+    def terms_of(self, text: str) -> list[str]:
+        """`analyze(text)` through the index's stored word terms; identical result, faster."""
+        return [t for t in map(self.term_of, surface_words(text)) if t is not None]
 
     def knows_term(self, term: str) -> bool:
         return self._conn.execute("SELECT 1 FROM terms WHERE term = ?", (term,)).fetchone() is not None
@@ -102,19 +129,19 @@ class Searcher:
     def _correct(self, word: str) -> str | None:
         """Closest corpus word to a word the corpus never uses, or None.
 
-        Conservative on purpose: a wrong correction invents evidence. Only words of 6+ letters whose
-        stem is unknown too, only candidates with the same first letter, distance 1 (2 from 9 letters),
-        and the most frequent candidate wins ties.
+        Conservative on purpose: a wrong correction invents evidence. Only words of 5+ letters whose
+        term is unknown too, only candidates with the same first letter, distance 1 (2 from 9 letters;
+        a swap of two neighbouring letters counts 1), and the most frequent candidate wins ties.
         """
-        if word in STOP_WORDS or not word.isalpha() or len(word) < 6 or self.knows_word(word):
+        if word in STOP_WORDS or not word.isalpha() or len(word) < 5 or self._word_row(word) is not None:
             return None
-        if self.knows_term(stem(word)):
+        if self.knows_term(word_term(word) or ""):
             return None
         from rapidfuzz import process
-        from rapidfuzz.distance import Levenshtein
+        from rapidfuzz.distance import OSA
 
         limit = 1 if len(word) < 9 else 2
-        matches = process.extract(word, self._surface_words(), scorer=Levenshtein.distance,
+        matches = process.extract(word, self._surface_words(), scorer=OSA.distance,
                                   score_cutoff=limit, limit=20)
         matches = [m for m in matches if m[0][:1] == word[:1]]
         if not matches:
@@ -123,29 +150,31 @@ class Searcher:
         return sorted((m[0] for m in matches if m[1] == best), key=lambda w: (-self._cf(w), w))[0]
 
     def _cf(self, word: str) -> int:
-        row = self._conn.execute("SELECT cf FROM surface WHERE word = ?", (word,)).fetchone()
-        return row[0] if row else 0
+        row = self._word_row(word)
+        return row[1] if row else 0
 
     def analyze_query(self, query: str) -> QueryAnalysis:
         raw = surface_words(query)
         words: list[str] = []
         corrections: dict[str, str] = {}
         unknown: list[str] = []
+        boiler: list[str] = []
         for w in raw:
             fixed = self._correct(w)
             if fixed:
                 corrections[w] = fixed
                 w = fixed
-            elif w not in STOP_WORDS and not self.knows_word(w) and not self.knows_term(stem(w)):
-                unknown.append(w)
+            elif w not in STOP_WORDS and not self.knows_word(w) and not self.knows_term(self.term_of(w) or ""):
+                (boiler if self.only_in_boilerplate(w) else unknown).append(w)
             words.append(w)
         joined = []
         content = [w for w in words if w not in STOP_WORDS]
         for a, b in zip(content, content[1:]):
             if a + b not in content and self.knows_word(a + b):
                 joined.append(a + b)
-        terms = terms_from_words(words + joined)[:MAX_QUERY_TERMS]
-        return QueryAnalysis(terms=terms, words=words, corrections=corrections, joined=joined, unknown=unknown)
+        terms = [t for t in map(self.term_of, words + joined) if t is not None][:MAX_QUERY_TERMS]
+        return QueryAnalysis(terms=terms, words=words, corrections=corrections, joined=joined, unknown=unknown,
+                             boilerplate=boiler)
 
     # ---- ranking -------------------------------------------------------------------------
     def term_stats(self, terms: list[str]) -> dict[str, tuple[int, int]]:

@@ -3,7 +3,9 @@
 Tables: `meta` (tokenizer version, BM25 parameters, chunking parameters, corpus statistics, build
 time), `documents`, `chunks` (offsets, paragraph numbers, near-duplicate key), `terms` (document
 frequency), `postings` (per term and segment: chunk ids and term frequencies as packed arrays),
-`surface` (normalised surface words, for typo correction and compound joining at query time) and
+`surface` (normalised surface words with their index term, their count in indexed text and
+their count in boilerplate that was left out: typo correction, compound joining, and recognising
+questions that only page furniture could answer) and
 `arrays` (per-chunk lengths and liveness, loaded in one read).
 
 WAL mode: a build is one write transaction, so readers keep querying the previous committed state
@@ -21,7 +23,7 @@ import sqlite_utils
 
 from index.errors import IndexCorruptError, IndexNotBuiltError
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "3"
 CHUNK_DTYPE = np.uint32
 TF_DTYPE = np.uint16
 
@@ -76,7 +78,8 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
             "tfs BLOB NOT NULL, PRIMARY KEY (term, segment)) WITHOUT ROWID"
         )
     if "surface" not in db.table_names():
-        conn.execute("CREATE TABLE surface (word TEXT PRIMARY KEY, cf INTEGER NOT NULL) WITHOUT ROWID")
+        conn.execute("CREATE TABLE surface (word TEXT PRIMARY KEY, term TEXT, cf INTEGER NOT NULL DEFAULT 0, "
+            "bcf INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID")
     if "arrays" not in db.table_names():
         db["arrays"].create({"name": str, "data": bytes}, pk="name")
 
