@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import signal
+import socket
 import threading
 from typing import Any, Callable, Iterable
 
@@ -176,6 +177,17 @@ class SocketRunner:
 
     def stop(self) -> None:
         self._stopped.set()
+        client = self.handler.client
+        try:
+            # Wake the receive loop first: the built-in client's close() otherwise waits for its
+            # blocking recv() to time out (about 3 s) before it can take the socket lock.
+            client.auto_reconnect_enabled = False
+            client.current_session_state.terminated = True
+            sock = getattr(client.current_session, "sock", None)
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)
+        except (OSError, AttributeError):
+            pass
         try:
             self.handler.close()
         except Exception as err:  # closing a half-open socket can raise; we are stopping anyway
