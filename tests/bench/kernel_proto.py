@@ -1,0 +1,185 @@
+"""Prototype query kernels over a Verbatim index, timed against `Searcher.rank` on the same queries.
+
+    .venv/bin/python tests/bench/kernel_proto.py --db tests/bench/work/index/synth-100k/verbatim/index.db \
+        --queries tests/bench/work/corpus/synth-100k/queries.jsonl [-n 500]
+
+Not part of the product: evidence for what the query kernel in index/ should do. It loads the
+index's postings into memory arrays (the real kernel should memory-map them instead) and compares:
+
+  current    Searcher.rank as shipped (SQL per term, float64 weights, np.unique over touched ids)
+  taat       same arithmetic on in-memory postings, no np.unique (duplicate-tolerant top-k)
+  maxscore   exact top-k with MaxScore-style pruning: terms by upper bound (idf * max tf-part), full
+             scatter while a doc outside the accumulator could still reach the k-th best score, then
+             only the surviving candidates are looked up (searchsorted) in the remaining long lists
+
+All three must return the same (chunk id, score) lists; the script checks it on every query.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from index.ranking import idf as bm25_idf  # noqa: E402
+from index.ranking import length_norm, top_k  # noqa: E402
+
+
+class Postings:
+    """All postings of an index in memory: per term id, sorted chunk ids and float64 tf-parts."""
+
+    def __init__(self, searcher, db: Path):
+        self.s = searcher
+        conn = sqlite3.connect(db)
+        p = searcher.params
+        norms = length_norm(searcher.lengths, searcher.stats, p)
+        live = searcher.live
+        self.ids: dict[int, np.ndarray] = {}
+        self.part: dict[int, np.ndarray] = {}
+        self.maxpart: dict[int, float] = {}
+        chunks: dict[int, list] = {}
+        for tid, cb, tb in conn.execute("SELECT term, chunks, tfs FROM postings ORDER BY term, segment"):
+            chunks.setdefault(tid, []).append((np.frombuffer(cb, np.uint32), np.frombuffer(tb, np.uint16)))
+        for tid, parts in chunks.items():
+            ids = np.concatenate([a for a, _ in parts]).astype(np.int64)
+            tfs = np.concatenate([b for _, b in parts]).astype(np.float64)
+            order = np.argsort(ids, kind="stable")
+            ids, tfs = ids[order], tfs[order]
+            part = tfs * (p.k1 + 1.0) / (tfs + norms[ids])
+            part[~live[ids]] = 0.0       # dead chunks can never score, so never raise the threshold
+            self.ids[tid], self.part[tid] = ids, part
+            self.maxpart[tid] = float(part.max()) if len(part) else 0.0
+        conn.close()
+        self.acc = np.zeros(len(searcher.lengths), dtype=np.float64)
+
+    def _weights(self, terms: list[str]):
+        known = self.s.term_stats(terms)
+        counts: dict[str, int] = {}
+        for t in terms:
+            if t in known:
+                counts[t] = counts.get(t, 0) + 1
+        out = []
+        for t, rep in counts.items():
+            tid, df = known[t]
+            out.append((tid, bm25_idf(self.s.stats, self.s.params, df) * rep))
+        return out
+
+    def taat(self, terms: list[str], k: int) -> list[tuple[int, float]]:
+        acc, touched = self.acc, []
+        ws = self._weights(terms)
+        for tid, w in ws:
+            ids = self.ids[tid]
+            acc[ids] += w * self.part[tid]
+            touched.append(ids)
+        if not touched:
+            return []
+        return self._finish(np.concatenate(touched), len(ws), k, touched)
+
+    def _finish(self, cand: np.ndarray, n_terms: int, k: int, touched, unique=False):
+        acc = self.acc
+        scores = acc[cand]
+        if not unique and len(cand) > k * n_terms:
+            # a chunk appears at most n_terms times, always with the same (final) score
+            idx = np.argpartition(-scores, k * n_terms - 1)[:k * n_terms]
+            kth = scores[idx].min()
+            idx = np.nonzero(scores >= kth)[0]
+            cand, scores = cand[idx], scores[idx]
+        if not unique:
+            cand, first = np.unique(cand, return_index=True)
+            scores = scores[first]
+        keep = scores > 0
+        res = top_k(cand[keep], scores[keep], k)
+        for t in touched:
+            acc[t] = 0.0
+        return res
+
+    def maxscore(self, terms: list[str], k: int) -> list[tuple[int, float]]:
+        acc = self.acc
+        ws = self._weights(terms)
+        if not ws:
+            return []
+        ub = [(w * self.maxpart[tid], tid, w) for tid, w in ws]
+        ub.sort(reverse=True)
+        rem = sum(u for u, _, _ in ub)
+        theta, touched, i = 0.0, [], 0
+        eps = 1e-9
+        while i < len(ub) and rem >= theta - eps:
+            u, tid, w = ub[i]
+            ids = self.ids[tid]
+            acc[ids] += w * self.part[tid]
+            touched.append(ids)
+            rem -= u
+            i += 1
+            if len(ids) >= k and i < len(ub):
+                theta = max(theta, float(np.partition(acc[ids], len(ids) - k)[len(ids) - k]))
+        if i == len(ub):
+            return self._finish(np.concatenate(touched), len(ub), k, touched)
+        # candidate mode: no chunk outside the accumulator can reach theta any more
+        cand = np.concatenate(touched)
+        cand = cand[acc[cand] + rem >= theta - eps]
+        cand = np.unique(cand)
+        for u, tid, w in ub[i:]:
+            ids = self.ids[tid]
+            pos = np.searchsorted(ids, cand)
+            pos[pos == len(ids)] = 0
+            hit = ids[pos] == cand
+            acc[cand[hit]] += w * self.part[tid][pos[hit]]
+            rem -= u
+            s = acc[cand]
+            if len(cand) > k:
+                theta = max(theta, float(np.partition(s, len(s) - k)[len(s) - k]))
+            cand = cand[s + rem >= theta - eps]
+        return self._finish(cand, len(ub), k, touched, unique=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--db", type=Path, required=True)
+    ap.add_argument("--queries", type=Path, required=True)
+    ap.add_argument("-n", type=int, default=500)
+    ap.add_argument("-k", type=int, default=10)
+    args = ap.parse_args(argv)
+    from index.search import Searcher
+    s = Searcher.open(args.db)
+    t0 = time.perf_counter()
+    P = Postings(s, args.db)
+    print(f"loaded postings in {time.perf_counter() - t0:.2f} s")
+    qs = [json.loads(line)["text"] for line in args.queries.read_text().splitlines() if line.strip()][:args.n]
+    terms = [s.analyze_query(q).terms for q in qs]
+    kernels = {"current": lambda t: s.rank(t, args.k), "taat": lambda t: P.taat(t, args.k),
+               "maxscore": lambda t: P.maxscore(t, args.k)}
+    for t in terms[:30]:
+        for f in kernels.values():
+            f(t)
+    times = {name: [] for name in kernels}
+    mismatches = 0
+    for t in terms:
+        res = {}
+        for name, f in kernels.items():
+            a = time.perf_counter()
+            res[name] = f(t)
+            times[name].append((time.perf_counter() - a) * 1e3)
+        ref = res["current"]
+        for name in ("taat", "maxscore"):
+            got = res[name]
+            if [c for c, _ in got] != [c for c, _ in ref] or any(abs(x - y) > 1e-9 for (_, x), (_, y) in zip(got, ref)):
+                mismatches += 1
+                if mismatches <= 3:
+                    print("MISMATCH", name, t, got[:3], ref[:3])
+    print(f"{len(terms)} queries, k={args.k}, mismatches {mismatches}")
+    for name, xs in times.items():
+        print(f"  {name:<10} p50 {statistics.median(xs):8.3f} ms  mean {statistics.mean(xs):8.3f} ms  "
+              f"p95 {np.percentile(xs, 95):8.3f} ms")
+
+
+if __name__ == "__main__":
+    main()
