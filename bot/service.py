@@ -64,24 +64,27 @@ def _ensure_index(db: Path, corpus: list[Path]) -> BuildReport | None:
     except IndexNotBuiltError:
         log.info("no index at %s: building it from %s", db, ", ".join(map(str, corpus)))
     except (IndexOutdatedError, IndexCorruptError) as exc:
-        log.warning("%s -- rebuilding", exc)
+        log.warning("%s -- setting it aside as %s.bad and rebuilding", exc, db.name)
         _set_aside(db)
     try:
-        report = build_index(corpus, db, progress=not quiet)
-    except VerbatimError as exc:
-        if db.exists():
-            log.error("index refresh failed (%s); serving the last good index", exc)
-            return None
-        raise
-    except OSError as exc:
+        try:
+            report = build_index(corpus, db, progress=not quiet)
+        except IndexCorruptError as exc:
+            # damage the reader's first look did not reach (e.g. a truncated file): never serve it
+            log.warning("%s -- setting it aside and rebuilding", exc)
+            _set_aside(db)
+            report = build_index(corpus, db, progress=not quiet)
+    except (VerbatimError, OSError) as exc:
         if db.exists():
             log.error("index refresh failed (%s); serving the last good index", exc)
             return None
         raise
     if report.changed:
         log.info("index %s: %s", db, report.summary())
-    for problem in report.problems:
+    for problem in report.skipped_problems:
         log.warning("skipped %s", problem)
+    for problem in report.warnings:
+        log.info("%s", problem)
     return report
 
 

@@ -29,8 +29,8 @@ import numpy as np
 from index import store
 from index.analyzer import TOKENIZER_VERSION, surface_words, terms_from_words, word_term
 from index.chunking import DEFAULT_MAX_CHARS, DEFAULT_MIN_WORDS, chunk_document
-from index.errors import IndexBusyError
-from index.ingest import iter_documents
+from index.errors import IndexBusyError, IndexCorruptError, IndexWriteError, VerbatimError
+from index.ingest import is_warning, iter_documents
 from index.model import Document, Problem
 from index.ranking import DEFAULT_B, DEFAULT_EPSILON, DEFAULT_K1, VARIANT, average_idf
 
@@ -59,23 +59,46 @@ class BuildReport:
     def changed(self) -> bool:
         return bool(self.documents_indexed or self.documents_removed or self.full_rebuild)
 
+    @property
+    def skipped_problems(self) -> list[Problem]:
+        """Bad inputs (files or JSONL lines) that were left out: these make the build exit 1."""
+        return [p for p in self.problems if not is_warning(p)]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Notices about inputs that were still indexed (ignored metadata, BEIR queries.jsonl left out)."""
+        return [p for p in self.problems if is_warning(p)]
+
+    @property
+    def skipped(self) -> int:
+        return len(self.skipped_problems)
+
     def summary(self) -> str:
         parts = [
             f"{self.documents_indexed} documents indexed ({self.chunks_indexed} chunks)",
             f"{self.documents_unchanged} unchanged",
             f"{self.documents_removed} removed",
-            f"{len(self.problems)} skipped",
+            f"{self.skipped} skipped",
             f"{self.documents_total} documents / {self.chunks_total} chunks in the index",
             f"{self.seconds:.2f} s",
         ]
+        if self.warnings:
+            parts.insert(4, f"{len(self.warnings)} warning{'' if len(self.warnings) == 1 else 's'}")
         if self.full_rebuild:
             parts.append(f"full rebuild: {self.rebuild_reason}")
         return "; ".join(parts)
 
     def to_dict(self) -> dict:
+        """JSON-ready report: `problems` are the skipped bad inputs only, `warnings` the notices."""
         d = {k: v for k, v in self.__dict__.items() if k != "problems"}
-        d["problems"] = [{"path": p.path, "line": p.line, "reason": p.reason} for p in self.problems]
+        d["skipped"] = self.skipped
+        d["problems"] = [_problem_dict(p) for p in self.skipped_problems]
+        d["warnings"] = [_problem_dict(p) for p in self.warnings]
         return d
+
+
+def _problem_dict(p: Problem) -> dict:
+    return {"path": p.path, "line": p.line, "reason": p.reason}
 
 
 @dataclass(frozen=True)
@@ -315,16 +338,36 @@ def build_index(
     progress: bool = False,
     full: bool = False,
 ) -> BuildReport:
-    """Bring the index at `db_path` up to date with `paths`. Bad inputs are reported, never fatal."""
-    params = params or BuildParams()
+    """Bring the index at `db_path` up to date with `paths`. Bad inputs are reported, never fatal.
+
+    Failures of the index file itself become named errors (the build is rolled back, so the
+    previous index stays intact): IndexBusyError, IndexCorruptError, IndexWriteError (disk full,
+    read-only folder, a file where the folder must be)."""
+    try:
+        return _build_index(paths, Path(db_path), params=params or BuildParams(), progress=progress, full=full)
+    except VerbatimError:
+        raise
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, sqlite3.OperationalError) and not store.is_corruption(exc):
+            raise IndexWriteError(str(db_path), str(exc)) from exc
+        raise IndexCorruptError(str(db_path), str(exc)) from exc
+    except OSError as exc:
+        why = f"{exc.strerror}: {exc.filename}" if exc.strerror and exc.filename else str(exc)
+        raise IndexWriteError(str(db_path), why) from exc
+
+
+def _build_index(paths: Iterable[Path], db_path: Path, *, params: BuildParams, progress: bool,
+                 full: bool) -> BuildReport:
     began = time.perf_counter()
     report = BuildReport()
-    conn = store.connect(Path(db_path), create=True)
+    conn = store.connect(db_path, create=True)
     try:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise IndexBusyError(str(db_path)) from exc
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise IndexBusyError(str(db_path)) from exc
+            raise
         store.ensure_schema(conn)
         meta = store.read_meta(conn)
         stored_key = meta.get("analysis")
@@ -375,7 +418,10 @@ def build_index(
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
-            conn.execute("ROLLBACK")
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # SQLite may have rolled back itself (e.g. disk full); the original error matters
         raise
     finally:
         conn.close()

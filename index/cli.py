@@ -1,8 +1,7 @@
 """`python -m index build|search|stats`: thin shells over build_index and Searcher.
 
 Named errors (`VerbatimError`) become one line on stderr and exit status 2; build problems (bad
-files) are listed but never fail the build: exit 0 when every input was indexed, 1 when some
-inputs were skipped, 2 when nothing could be built.
+files) are listed but never fail the build. Exit statuses are in EXIT_STATUSES (shown by --help).
 """
 from __future__ import annotations
 
@@ -15,7 +14,16 @@ from pathlib import Path
 from index.config import default_corpus, default_db_path
 from index.errors import VerbatimError
 
-EXIT_OK, EXIT_SKIPPED, EXIT_ERROR = 0, 1, 2
+EXIT_OK, EXIT_SKIPPED, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+EXIT_STATUSES = """exit status:
+  0    success; for build: every input was indexed (warnings, e.g. ignored metadata, are allowed)
+  1    build only: the index was updated, but some inputs were skipped (each is listed on stderr
+       as "skipped PATH[:LINE]: REASON")
+  2    error, reported as one line on stderr: no index (run build), unreadable or outdated index
+       (rebuild it), another build is writing, the index file cannot be written (disk full,
+       read-only folder); a failed build leaves the previous index intact
+  130  interrupted (Ctrl-C); the previous index is intact"""
 
 
 def _hit_json(hit) -> dict:
@@ -29,13 +37,15 @@ def cmd_build(args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.paths] or default_corpus()
     params = BuildParams(k1=args.k1, b=args.b, max_chars=args.max_chars, title_terms=args.title_terms)
     report = build_index(paths, args.db, params=params, progress=not args.quiet, full=args.full)
-    for problem in report.problems:
+    for problem in report.skipped_problems:
         print(f"skipped {problem}", file=sys.stderr)
+    for problem in report.warnings:
+        print(str(problem), file=sys.stderr)  # the reason already starts with "warning: "
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
     elif not args.quiet:
         print(report.summary())
-    return EXIT_SKIPPED if report.problems else EXIT_OK
+    return EXIT_SKIPPED if report.skipped else EXIT_OK
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -82,12 +92,14 @@ def make_parser() -> argparse.ArgumentParser:
     from index.chunking import DEFAULT_MAX_CHARS
     from index.ranking import DEFAULT_B, DEFAULT_K1
 
-    parser = argparse.ArgumentParser(prog="python -m index", description="Build and query Verbatim's BM25 index.")
+    parser = argparse.ArgumentParser(prog="python -m index", description="Build and query Verbatim's BM25 index.",
+                                     epilog=EXIT_STATUSES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", type=Path, default=None,
                         help="index file (default: $VERBATIM_DB or .verbatim/index.db)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    b = sub.add_parser("build", help="index folders and files (default: the bundled seeds/)")
+    b = sub.add_parser("build", help="index folders and files (default: the bundled seeds/)",
+                       epilog=EXIT_STATUSES, formatter_class=argparse.RawDescriptionHelpFormatter)
     b.add_argument("paths", nargs="*", help="folders, .txt, .md, .html, .jsonl files")
     b.add_argument("--db", type=Path, default=argparse.SUPPRESS)
     b.add_argument("--k1", type=float, default=DEFAULT_K1, help=f"BM25 k1 (default {DEFAULT_K1})")
@@ -128,6 +140,6 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted: the previous index is intact", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK

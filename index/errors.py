@@ -28,3 +28,14 @@ class IndexBusyError(VerbatimError):
 
 class ConfigError(VerbatimError):
     """Missing or invalid configuration, e.g. an unset environment variable."""
+
+
+class IndexWriteError(VerbatimError):
+    """The file system refused a write (disk full, read-only folder, a file where a folder must be).
+
+    Raised instead of a bare OSError / sqlite3.OperationalError so the CLI prints one line and the
+    bot keeps serving the previous index, which the rolled-back build left intact."""
+
+    def __init__(self, path: str, why: str) -> None:
+        super().__init__(f"could not write the index at {path} ({why}); the previous index, if any, is intact: "
+                         "free space or fix the folder's permissions, then build again")

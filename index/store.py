@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
-from index.errors import IndexCorruptError, IndexNotBuiltError
+from index.errors import IndexCorruptError, IndexNotBuiltError, IndexWriteError
 
 SCHEMA_VERSION = "3"
 CHUNK_DTYPE = np.uint32
@@ -47,8 +47,18 @@ def connect(path: Path, *, create: bool = False, readonly: bool = False) -> sqli
             conn.execute("PRAGMA query_only = 1")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as exc:
+        if not readonly and isinstance(exc, sqlite3.OperationalError) and not is_corruption(exc):
+            # a writer refused by the file system (read-only folder or file, disk full): the file
+            # itself may be fine, so do not call it corrupt (that would get it set aside)
+            raise IndexWriteError(str(path), str(exc)) from exc
         raise IndexCorruptError(str(path), str(exc)) from exc
     return conn
+
+
+def is_corruption(exc: sqlite3.DatabaseError) -> bool:
+    """SQLite's own words for a damaged or foreign file, as opposed to an I/O refusal."""
+    msg = str(exc).lower()
+    return "malformed" in msg or "not a database" in msg
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
