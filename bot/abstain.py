@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from bot.answering import Candidate
 
 MIN_COVERAGE = 0.5        # idf-weighted share of the question (unknown words included) one sentence covers
-MIN_COVERAGE_IF_GAP = 0.7  # ... required when the question's heaviest known term is missing from it
+MIN_COVERAGE_IF_GAP = 0.6  # ... required when the question's heaviest known term is missing from it
 MAX_MISSING_RARE = 0.9     # uncovered known-term weight / heaviest known-term weight
 MAX_BOILERPLATE_SHARE = 0.25
 

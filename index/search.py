@@ -107,9 +107,14 @@ class Searcher:
         return cache[word]
 
     def only_in_boilerplate(self, word: str) -> bool:
-        """The corpus uses this word only in page furniture that was left out (paywalls, ads, prompts)."""
+        """The corpus uses this word (or another form of it) only in page furniture that was left out:
+        paywalls, ads, comment prompts."""
         row = self._word_row(word)
-        return row is not None and row[1] <= 0 and row[2] > 0
+        if row is not None:
+            return row[1] <= 0 and row[2] > 0
+        term = self.term_of(word)
+        cf, bcf = self._conn.execute("SELECT max(cf), max(bcf) FROM surface WHERE term = ?", (term,)).fetchone()
+        return bool(bcf) and not cf
 
     def term_of(self, word: str) -> str | None:
         """A word's index term: the one stored at build time when the corpus uses the word (no

@@ -23,7 +23,7 @@ import sqlite_utils
 
 from index.errors import IndexCorruptError, IndexNotBuiltError, IndexWriteError
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 CHUNK_DTYPE = np.uint32
 TF_DTYPE = np.uint16
 
@@ -90,6 +90,7 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
     if "surface" not in db.table_names():
         conn.execute("CREATE TABLE surface (word TEXT PRIMARY KEY, term TEXT, cf INTEGER NOT NULL DEFAULT 0, "
             "bcf INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID")
+        conn.execute("CREATE INDEX surface_term ON surface (term)")
     if "arrays" not in db.table_names():
         db["arrays"].create({"name": str, "data": bytes}, pk="name")
 
