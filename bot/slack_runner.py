@@ -127,13 +127,15 @@ class HttpRunner:
         try:
             self.server.run()
         finally:
+            # let answers already being computed finish and post (bounded), then report stopped
+            self.server.task_dispatcher.shutdown(cancel_pending=False, timeout=5)
             self._done.set()
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop accepting, close open connections, let running answers finish (bounded).
+    def request_stop(self) -> None:
+        """Ask the server loop to close its sockets and return; safe from a signal handler.
 
         The sockets are closed by a thunk that waitress runs inside its own loop thread (closing
-        them from this thread would race the loop's select())."""
+        them from another thread would race the loop's select())."""
         srv = self.server
 
         def close_all() -> None:
@@ -147,8 +149,11 @@ class HttpRunner:
             srv.trigger.pull_trigger(close_all)
         except OSError:  # already closed
             pass
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop from another thread and wait (bounded) until `serve_forever` has returned."""
+        self.request_stop()
         self._done.wait(timeout)
-        srv.task_dispatcher.shutdown(cancel_pending=False, timeout=timeout)
 
 
 class SocketRunner:
@@ -166,6 +171,8 @@ class SocketRunner:
         self.handler = SocketModeHandler(self.app, app_token=settings.app_token, ping_interval=ping_interval,
                                          concurrency=settings.listener_threads)
         self._stopped = threading.Event()
+        self._closed = False
+        self._close_lock = threading.Lock()
 
     def connect(self) -> None:
         self.handler.connect()
@@ -174,9 +181,22 @@ class SocketRunner:
     def serve_forever(self) -> None:
         self.connect()
         self._stopped.wait()
+        self._close()
+
+    def request_stop(self) -> None:
+        """Safe from a signal handler: `serve_forever` closes the connection once it wakes up."""
+        self._stopped.set()
 
     def stop(self) -> None:
+        """Stop from another thread (or before `serve_forever` ran) and close the connection."""
         self._stopped.set()
+        self._close()
+
+    def _close(self) -> None:
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
         client = self.handler.client
         try:
             # Wake the receive loop first: the built-in client's close() otherwise waits for its
@@ -192,19 +212,20 @@ class SocketRunner:
             self.handler.close()
         except Exception as err:  # closing a half-open socket can raise; we are stopping anyway
             log.debug("socket mode close: %s", type(err).__name__)
+        log.info("Verbatim disconnected from Slack")
 
 
 def run_http(settings: SlackSettings, service: AnswerServiceLike) -> None:
     """Serve HTTP mode until SIGTERM/SIGINT."""
     runner = HttpRunner(settings, service)
-    _on_signals(runner.stop)
+    _on_signals(runner.request_stop)
     runner.serve_forever()
 
 
 def run_socket_mode(settings: SlackSettings, service: AnswerServiceLike) -> None:
     """Run Socket Mode until SIGTERM/SIGINT."""
     runner = SocketRunner(settings, service)
-    _on_signals(runner.stop)
+    _on_signals(runner.request_stop)
     runner.serve_forever()
 
 
