@@ -45,3 +45,19 @@ def test_state_db_location(tmp_path):
     assert default_state_db({"VERBATIM_STATE_DB": str(tmp_path / "s.db")}) == tmp_path / "s.db"
     assert default_state_db({"VERBATIM_DB": str(tmp_path / "idx" / "i.db")}) == tmp_path / "idx" / "slack-state.db"
     assert default_state_db({}) == Path(".verbatim") / "slack-state.db"
+
+
+def test_manifest_and_procfile_match_what_the_app_handles():
+    import yaml
+
+    repo = Path(__file__).resolve().parents[1]
+    manifest = yaml.safe_load((repo / "slack-manifest.yml").read_text(encoding="utf-8"))
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
+        "app_mentions:read", "chat:write", "im:history", "im:read", "im:write", "commands"}
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_mention", "message.im"]
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert manifest["settings"]["socket_mode_enabled"] is True
+    assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/ask"]
+    assert manifest["features"]["app_home"]["messages_tab_enabled"] is True  # DMs
+    procfile = (repo / "Procfile").read_text(encoding="utf-8").splitlines()
+    assert "web: python -m bot http" in procfile and "worker: python -m bot socket" in procfile

@@ -79,9 +79,9 @@ class HttpBot:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.runner.port}{path}", timeout=5) as resp:
             return resp.status, resp.read().decode()
 
-    def post_event(self, callback: dict, **sign: Any) -> tuple[int, str]:
+    def post_event(self, callback: dict, *, timeout: float = 5.0, **sign: Any) -> tuple[int, str]:
         body = json.dumps(callback)
-        return self.post_raw(body, signed_headers(body, sign.pop("secret", self.secret), **sign))
+        return self.post_raw(body, signed_headers(body, sign.pop("secret", self.secret), **sign), timeout=timeout)
 
     def post_command(self, fields: dict[str, str], **sign: Any) -> tuple[int, str]:
         body = form_body(fields)
