@@ -122,6 +122,15 @@ def _error_code(err: Exception) -> str:
     return type(err).__name__
 
 
+def _respond(respond: Callable, **kwargs: Any) -> None:
+    """Call bolt's `respond` (response_url) and raise if Slack did not take it: the webhook client
+    returns error statuses instead of raising, which would otherwise make failures silent."""
+    result = respond(**kwargs)
+    status = getattr(result, "status_code", 200)
+    if status >= 400:
+        raise RuntimeError(f"response_url answered HTTP {status}")
+
+
 class _Handlers:
     """The listeners. One instance per app; state lives in the store, not here."""
 
@@ -213,7 +222,7 @@ class _Handlers:
         label = f"/ask by {command.get('user_id')} in {command.get('channel_id')}"
         msg, failure = self._build(command.get("text") or "", share=True, label=label)
         try:
-            respond(response_type="ephemeral", replace_original=False, **msg.kwargs())
+            _respond(respond, response_type="ephemeral", replace_original=False, **msg.kwargs())
         except Exception as err:
             log.warning("%s: response_url failed (%s), trying chat.postEphemeral", label, _error_code(err))
             try:
@@ -244,7 +253,8 @@ class _Handlers:
                                    question=str(data.get("q") or "")[:2000], sources=sources)
         log.info("feedback %s from %s on %s/%s", rating, user, channel, ts)
         try:
-            respond(text=render_feedback_thanks(rating), response_type="ephemeral", replace_original=False)
+            _respond(respond, text=render_feedback_thanks(rating), response_type="ephemeral",
+                     replace_original=False)
         except Exception as err:
             log.warning("feedback recorded but the thanks could not be shown (%s)", _error_code(err))
 
@@ -277,7 +287,7 @@ class _Handlers:
         channel, ts, ephemeral, message = self._where(body)
         msg = self._render_page(action, share=ephemeral)
         if ephemeral or not channel:
-            respond(response_type="ephemeral", replace_original=False, **msg.kwargs())
+            _respond(respond, response_type="ephemeral", replace_original=False, **msg.kwargs())
             return
         # continue in the answer's thread; a top-level DM answer continues top-level
         thread = message.get("thread_ts") or (None if channel.startswith("D") else ts)
@@ -285,16 +295,16 @@ class _Handlers:
             self._post(client, channel, thread, msg)
         except Exception as err:
             log.warning("More: could not post in %s (%s), answering privately", channel, _error_code(err))
-            respond(response_type="ephemeral", replace_original=False, **msg.kwargs())
+            _respond(respond, response_type="ephemeral", replace_original=False, **msg.kwargs())
 
     def on_share(self, ack: Callable, body: dict, action: dict, respond: Callable) -> None:
         ack()
         user = (body.get("user") or {}).get("id")
         msg = self._render_page(action, share=False, shared_by=user)
         # response_url posts in the channel even where the bot is not a member
-        respond(response_type="in_channel", replace_original=False, **msg.kwargs())
+        _respond(respond, response_type="in_channel", replace_original=False, **msg.kwargs())
         try:
-            respond(response_type="ephemeral", replace_original=True, text="Shared in the channel.")
+            _respond(respond, response_type="ephemeral", replace_original=True, text="Shared in the channel.")
         except Exception as err:  # the share itself worked; the private copy just stays
             log.info("share: could not replace the private answer (%s)", _error_code(err))
 

@@ -127,3 +127,15 @@ def test_tokens_and_secret_never_reach_the_log(fake, service, tmp_path, caplog):
         fake.wait_calls("chat.postMessage")
     text = caplog.text + "".join(str(r.msg) for r in caplog.records)
     assert fake.bot_token not in text and SECRET not in text and "xoxb-" not in text
+
+
+def test_ask_falls_back_to_post_ephemeral_when_response_url_fails(fake, service, tmp_path):
+    from fakeslack import slash_command
+
+    fake.inject("response_url", Fault(status=404, error="expired_url"))
+    with http_bot(fake, service, tmp_path / "s.db") as bot:
+        bot.post_command(slash_command(ANSWERED, response_url=fake.response_url("gone"), user="U0ALICE",
+                                       channel="C0ASK"))
+        [call] = fake.wait_calls("chat.postEphemeral")
+        assert call.params["user"] == "U0ALICE" and call.params["channel"] == "C0ASK"
+        assert "evacuation drill" in call.params["text"]
