@@ -9,6 +9,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Iterator
 
 from bot.answer import Answer
 from bot.answering import DEFAULT_QUOTES, MAX_QUOTES
@@ -26,7 +27,7 @@ def _service(args: argparse.Namespace):
 
 def _print_answer(answer: Answer, as_json: bool) -> None:
     if as_json:
-        print(answer.to_json())
+        print(json_line(answer))
         return
     from bot.render_console import render_plain, render_rich
 
@@ -38,16 +39,66 @@ def _print_answer(answer: Answer, as_json: bool) -> None:
         sys.stdout.write(render_plain(answer))
 
 
+MAX_LINE_BYTES = 64 * 1024  # one --jsonl input line; the rest of a longer line is read and discarded
+
+
+def as_text(text: str) -> str:
+    """A str that can be printed as UTF-8: undecodable argv bytes (which Python keeps as lone
+    surrogates) become U+FFFD, so the echoed question never makes the output invalid UTF-8."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a surrogate that did not come from a byte (e.g. JSON "\\ud800")
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
+# Characters str.splitlines() treats as line breaks that json.dumps(ensure_ascii=False) leaves raw.
+# A question or source containing them would split one JSON answer into two "lines" for any reader
+# that uses splitlines() (score.py does), so they are written as JSON escapes: same value, one line.
+_LINE_BREAKS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"})
+
+
+def json_line(answer: Answer) -> str:
+    """The Answer as exactly one line of JSON, whatever its text contains."""
+    return answer.to_json().translate(_LINE_BREAKS)
+
+
+def _utf8_stdout() -> None:
+    """JSON is UTF-8 (RFC 8259) whatever the locale says; a Latin-1 terminal must not crash it."""
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(encoding="utf-8", errors="replace")
+
+
+def stdin_lines(stream) -> Iterator[str]:
+    """Questions from a binary stream, one per b"\\n"-terminated line, whatever the locale.
+
+    Lines split on "\\n" only (a bare "\\r", U+2028 or NEL inside a line stays in that question, so
+    one input line is always one answer); invalid UTF-8 becomes U+FFFD instead of an exception;
+    a line longer than MAX_LINE_BYTES is cut there and its remainder skipped, so a runaway paste
+    cannot exhaust memory and still gets exactly one answer.
+    """
+    while True:
+        raw = stream.readline(MAX_LINE_BYTES)
+        if not raw:
+            return
+        if not raw.endswith(b"\n") and len(raw) == MAX_LINE_BYTES:
+            while True:  # discard the rest of an over-long line
+                rest = stream.readline(MAX_LINE_BYTES)
+                if not rest or rest.endswith(b"\n"):
+                    break
+        yield raw.rstrip(b"\r\n").decode("utf-8", "replace")
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     service = _service(args)
+    if args.json or args.jsonl:
+        _utf8_stdout()
     if args.jsonl:
         out = sys.stdout
-        for line in sys.stdin:
-            question = line.rstrip("\r\n")
-            out.write(service.ask(question, k=args.k).to_json() + "\n")
+        for question in stdin_lines(getattr(sys.stdin, "buffer", sys.stdin)):
+            out.write(json_line(service.ask(question, k=args.k)) + "\n")
             out.flush()
         return 0
-    question = " ".join(args.question)
+    question = as_text(" ".join(args.question))
     if not question.strip():
         print("ask: give a QUESTION, or --jsonl to read questions from stdin", file=sys.stderr)
         return EXIT_ERROR
