@@ -1,0 +1,341 @@
+"""Incremental builds and readers during a build: real folders, real SQLite files, real processes.
+
+What is proven here (issue 2, "Incremental"): unchanged files are not re-processed, a changed file
+is replaced, a deleted file leaves the index, a metadata-only change re-processes its document, an
+analysis-parameter change rebuilds everything and says why; after any sequence of incremental
+builds the index answers exactly like a fresh full build (corpus statistics are exact, not
+approximate). And a Searcher opened before a build keeps answering from the last committed index
+while the build runs (WAL), then picks up the new state with `refresh()`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from index.build import BuildParams, build_index
+from index.search import Searcher
+
+REPO = Path(__file__).resolve().parents[1]
+
+CORPUS = {
+    "harbor.txt": "The harbor bridge reopened on Monday after six weeks of repairs.\n\n"
+                  "Engineers replaced forty steel cables while the bridge was closed to traffic.\n",
+    "orchard.md": "---\ntitle: Orchard report\ndate: 2024-09-02\n---\n"
+                  "Apple growers in the valley expect a record harvest this autumn.\n\n"
+                  "A late frost damaged some blossoms in the northern orchards in April.\n",
+    "library.html": "<html><head><title>Library news</title></head><body>"
+                    "<p>The city library extended its opening hours on weekends.</p>"
+                    "<p>Volunteers catalogued ten thousand rare maps from the archive.</p></body></html>",
+    "notes/comet.txt": "Astronomers tracked a bright comet passing close to Jupiter last night.\n",
+    "feed.jsonl": json.dumps({"id": "feed-1", "title": "Rail strike", "text":
+                              "Train drivers began a two day strike over pay and the bridge timetable."}) + "\n"
+                  + json.dumps({"id": "feed-2", "title": "Ferry", "text":
+                                "The harbor ferry will run every twenty minutes during the bridge closure."}) + "\n",
+}
+
+QUERIES = ["harbor bridge", "steel cables", "apple harvest frost", "comet Jupiter", "bridge strike pay",
+           "ferry minutes", "library maps", "record harvest valley", "zeppelin airship"]
+
+
+def write_corpus(root: Path, files: dict[str, str]) -> Path:
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+    return root
+
+
+def run_index(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("VERBATIM_DB", "VERBATIM_CORPUS")}
+    env["PYTHONPATH"] = str(REPO)
+    return subprocess.run([sys.executable, "-m", "index", *args], capture_output=True, text=True,
+                          cwd=str(REPO), env=env, timeout=timeout)
+
+
+def answers(db: Path, queries: list[str] = QUERIES, k: int = 5) -> list[tuple[list[float], list[tuple]]]:
+    """What the index answers, in a form two indexes can be compared by.
+
+    Chunk ids are internal (an incremental build numbers chunks differently from a fresh one) and
+    break ties between equal scores, so per query: the score list, and the hits above the lowest
+    score returned in a canonical order (which hits of the last tie group make the cut may differ)."""
+    s = Searcher.open(db)
+    try:
+        out = []
+        for q in queries:
+            hits = [(round(h.score, 9), h.doc_id, h.start, h.end, h.text) for h in s.search(q, k)]
+            floor = min((h[0] for h in hits), default=0.0)
+            out.append(([h[0] for h in hits], sorted(h for h in hits if h[0] > floor)))
+        return out
+    finally:
+        s.close()
+
+
+def doc_ids(db: Path) -> list[str]:
+    s = Searcher.open(db)
+    try:
+        return sorted(d["doc_id"] for d in s.documents())
+    finally:
+        s.close()
+
+
+def assert_same_as_fresh_build(db: Path, corpus: Path, tmp_path: Path, params: BuildParams | None = None) -> None:
+    fresh = tmp_path / f"fresh-{time.monotonic_ns()}.db"
+    build_index([corpus], fresh, params=params)
+    assert doc_ids(db) == doc_ids(fresh)
+    assert answers(db) == answers(fresh)
+
+
+@pytest.fixture()
+def corpus(tmp_path: Path) -> Path:
+    return write_corpus(tmp_path / "corpus", CORPUS)
+
+
+@pytest.fixture()
+def db(tmp_path: Path, corpus: Path) -> Path:
+    path = tmp_path / "index.db"
+    report = build_index([corpus], path)
+    assert (report.documents_indexed, report.skipped, report.documents_total) == (6, 0, 6)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# incremental
+
+
+def test_unchanged_files_are_not_reprocessed(db: Path, corpus: Path) -> None:
+    before = answers(db)
+    report = build_index([corpus], db)
+    assert (report.documents_indexed, report.documents_unchanged, report.documents_removed) == (0, 6, 0)
+    assert (report.chunks_indexed, report.chunks_removed, report.full_rebuild) == (0, 0, False)
+    assert not report.changed
+    assert answers(db) == before
+    # touching a file without changing its bytes is not a change either (content hash, not mtime)
+    os.utime(corpus / "harbor.txt", (time.time() + 60, time.time() + 60))
+    assert build_index([corpus], db).documents_unchanged == 6
+
+
+def test_changed_file_is_replaced(db: Path, corpus: Path, tmp_path: Path) -> None:
+    new_text = "The harbor bridge will carry a zeppelin airship mooring mast from next spring.\n"
+    (corpus / "harbor.txt").write_text(new_text, encoding="utf-8")
+    report = build_index([corpus], db)
+    assert (report.documents_indexed, report.documents_unchanged, report.documents_removed) == (1, 5, 0)
+    assert report.chunks_removed == 2 and report.chunks_indexed == 1
+    s = Searcher.open(db)
+    try:
+        hit = s.search("zeppelin airship", 3)[0]
+        assert (hit.doc_id, hit.text) == ("harbor.txt", new_text.strip())
+        assert (corpus / hit.source).read_bytes().decode("utf-8")[hit.start:hit.end] == hit.text
+        assert not [h for h in s.search("forty steel cables", 10) if h.doc_id == "harbor.txt"]
+        assert s.document_text("harbor.txt") == new_text
+    finally:
+        s.close()
+    assert_same_as_fresh_build(db, corpus, tmp_path)
+
+
+def test_deleted_file_leaves_the_index(db: Path, corpus: Path, tmp_path: Path) -> None:
+    (corpus / "notes" / "comet.txt").unlink()
+    report = build_index([corpus], db)
+    assert (report.documents_indexed, report.documents_unchanged, report.documents_removed) == (0, 5, 1)
+    assert (report.documents_total, report.chunks_removed) == (5, 1)
+    s = Searcher.open(db)
+    try:
+        assert s.search("comet Jupiter astronomers", 10) == []
+        assert s.document_text("notes/comet.txt") is None
+    finally:
+        s.close()
+    # a JSONL record that disappears leaves too
+    (corpus / "feed.jsonl").write_text((corpus / "feed.jsonl").read_text().splitlines()[0] + "\n")
+    report = build_index([corpus], db)
+    assert (report.documents_removed, report.documents_unchanged) == (1, 4)
+    assert "feed-2" not in doc_ids(db)
+    assert_same_as_fresh_build(db, corpus, tmp_path)
+
+
+def test_metadata_only_change_reprocesses_the_document(db: Path, corpus: Path) -> None:
+    (corpus / "catalogue.json").write_text(json.dumps(
+        {"harbor.txt": {"title": "Bridge reopens", "date": "2024-05-06", "publisher": "Harbor Gazette"}}))
+    report = build_index([corpus], db)
+    assert (report.documents_indexed, report.documents_unchanged) == (1, 5)
+    s = Searcher.open(db)
+    try:
+        hit = s.search("steel cables", 1)[0]
+        assert (hit.doc_id, hit.title, hit.date) == ("harbor.txt", "Bridge reopens", "2024-05-06")
+        assert [d["publisher"] for d in s.documents() if d["doc_id"] == "harbor.txt"] == ["Harbor Gazette"]
+    finally:
+        s.close()
+    assert build_index([corpus], db).documents_unchanged == 6
+
+
+def test_analysis_parameter_change_rebuilds_everything_with_a_reason(db: Path, corpus: Path, tmp_path: Path) -> None:
+    params = BuildParams(max_chars=120)
+    report = build_index([corpus], db, params=params)
+    assert report.full_rebuild
+    assert "analysis changed" in report.rebuild_reason and "max_chars" in report.rebuild_reason
+    assert (report.documents_indexed, report.documents_unchanged) == (6, 0)
+    assert f"full rebuild: {report.rebuild_reason}" in report.summary()
+    assert_same_as_fresh_build(db, corpus, tmp_path, params)
+    # the CLI says so too, and going back is another full rebuild
+    out = run_index("build", "--db", str(db), str(corpus))
+    assert out.returncode == 0, out.stderr
+    assert "6 documents indexed" in out.stdout and "full rebuild: analysis changed" in out.stdout
+
+
+def test_bm25_parameters_change_without_reprocessing(db: Path, corpus: Path) -> None:
+    """k1/b are stored with the index but postings hold term frequencies: no rebuild, new scores."""
+    before = answers(db)
+    report = build_index([corpus], db, params=BuildParams(k1=2.0, b=0.9))
+    assert not report.full_rebuild and report.documents_unchanged == 6
+    s = Searcher.open(db)
+    try:
+        assert (s.params.k1, s.params.b) == (2.0, 0.9)
+    finally:
+        s.close()
+    after = answers(db)
+    assert [[h[:4] for h in q] for q in after] != [] and after != before
+
+
+def test_many_incremental_steps_equal_a_fresh_build(tmp_path: Path) -> None:
+    """Random edits, additions and deletions over several builds (enough to trigger segment merges):
+    the index must answer exactly like a fresh build of the final corpus."""
+    rnd = random.Random(7)
+    words = ("bridge harbor cable steel ferry strike pay apple harvest frost comet jupiter library map "
+             "archive volunteer engineer council budget river flood school teacher").split()
+    corpus = tmp_path / "rand"
+
+    def text() -> str:
+        return "\n\n".join(" ".join(rnd.choice(words) for _ in range(rnd.randint(8, 20))).capitalize() + "."
+                           for _ in range(rnd.randint(1, 3))) + "\n"
+
+    files = {f"d{i}.txt": text() for i in range(12)}
+    write_corpus(corpus, files)
+    db = tmp_path / "rand.db"
+    build_index([corpus], db)
+    merged = False
+    for step in range(12):
+        for name in rnd.sample(sorted(files), 3):
+            (corpus / name).write_text(text(), encoding="utf-8")
+        victim = rnd.choice(sorted(files))
+        (corpus / victim).unlink()
+        del files[victim]
+        new = f"n{step}.txt"
+        files[new] = text()
+        (corpus / new).write_text(files[new], encoding="utf-8")
+        merged |= build_index([corpus], db).merged
+    assert merged, "the sequence should have exercised a segment merge"
+    fresh = tmp_path / "fresh.db"
+    build_index([corpus], fresh)
+    queries = [" ".join(rnd.sample(words, 3)) for _ in range(25)]
+    assert answers(db, queries, k=10) == answers(fresh, queries, k=10)
+
+
+# ---------------------------------------------------------------------------------------------
+# readers during a build
+
+
+def generate_corpus(root: Path, n: int, seed: int = 1, marker: str = "") -> Path:
+    """n small news-like files with a made-up vocabulary; doc i carries the word f"{marker}{i}"."""
+    rnd = random.Random(seed)
+    syllables = ["ka", "lo", "mi", "ren", "sto", "vel", "dar", "quin", "pol", "ter", "zan", "bri", "mos", "tal"]
+    vocab = sorted({"".join(rnd.choice(syllables) for _ in range(rnd.randint(2, 4))) for _ in range(2000)})
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        sentences = [" ".join(rnd.choice(vocab) for _ in range(rnd.randint(8, 14))).capitalize() + "."
+                     for _ in range(3)]
+        (root / f"gen{i:05d}.txt").write_text(f"Report {marker}{i} from the wire.\n\n" + " ".join(sentences) + "\n",
+                                              encoding="utf-8")
+    return root
+
+
+def write_locked(db: Path) -> bool:
+    """True while some process holds the index's write lock, i.e. a build transaction is open.
+    A build takes the lock once (BEGIN IMMEDIATE) and releases it only by committing or rolling back."""
+    import sqlite3
+
+    conn = sqlite3.connect(str(db), timeout=0, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            return True
+        raise
+    finally:
+        conn.close()
+
+
+def wait_until_writing(db: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
+    """Block until `proc` holds the index's write lock (its build transaction is open)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"the build ended before it was observed writing: {proc.communicate()}"
+        if write_locked(db):
+            return
+        time.sleep(0.02)
+    raise AssertionError("the build never started writing")
+
+
+def test_searcher_keeps_answering_during_a_build_and_refreshes_after(tmp_path: Path, db: Path, corpus: Path) -> None:
+    searcher = Searcher.open(db)
+    idle = Searcher.open(db)
+    try:
+        before = [[(h.doc_id, h.start, h.end, h.score) for h in searcher.search(q, 5)] for q in QUERIES]
+        generate_corpus(corpus / "wire", 400, marker="wiremark")
+        env = {k: v for k, v in os.environ.items() if k not in ("VERBATIM_DB", "VERBATIM_CORPUS")}
+        proc = subprocess.Popen([sys.executable, "-m", "index", "build", "--db", str(db), str(corpus)],
+                                cwd=str(REPO), env={**env, "PYTHONPATH": str(REPO)},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_until_writing(db, proc)
+            during = 0
+            while proc.poll() is None:
+                now = [[(h.doc_id, h.start, h.end, h.score) for h in searcher.search(q, 5)] for q in QUERIES]
+                new_doc = searcher.search("wiremark7", 3)
+                if write_locked(db):  # still uncommitted after the queries: they saw the old index only
+                    assert now == before
+                    assert new_doc == []
+                    during += 1
+                time.sleep(0.05)
+            out, err = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert proc.returncode == 0, err
+        assert "400 documents indexed" in out
+        assert during >= 1, "no query ran while the build was writing"
+
+        # the searcher that answered during the build refreshed itself on its first query after the commit
+        hits = searcher.search("wiremark7", 3)
+        assert hits and hits[0].doc_id == "wire/gen00007.txt"
+        assert len(searcher.documents()) == 406
+        assert [[(h.doc_id, h.start, h.end, h.score) for h in searcher.search(q, 5)] for q in QUERIES] != before
+        # one left idle since before the build still shows the old state until refresh() picks up the commit
+        old_chunks = idle.stats.n_chunks
+        assert old_chunks < searcher.stats.n_chunks
+        assert idle.refresh() is True
+        assert idle.refresh() is False  # nothing new since
+        assert idle.stats.n_chunks == searcher.stats.n_chunks == old_chunks + 400
+        assert len(idle.lengths) == len(searcher.lengths)
+    finally:
+        searcher.close()
+        idle.close()
+
+
+def test_search_refreshes_by_itself_after_an_in_process_build(db: Path, corpus: Path) -> None:
+    searcher = Searcher.open(db)
+    try:
+        assert searcher.search("zeppelin", 3) == []
+        (corpus / "air.txt").write_text("A zeppelin floated over the harbor bridge at dawn today.\n")
+        build_index([corpus], db)
+        hits = searcher.search("zeppelin", 3)
+        assert [h.doc_id for h in hits] == ["air.txt"]
+    finally:
+        searcher.close()
