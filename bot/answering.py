@@ -75,7 +75,7 @@ class Answerer:
 
     def alternatives(self) -> dict:
         if self._alternatives is None:
-            self._alternatives = expansions(self.searcher.term_of)
+            self._alternatives = expansions(self.searcher.base_term)
         return self._alternatives
 
     def answer(self, question: str, k: int = DEFAULT_QUOTES, offset: int = 0) -> Answer:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bot.answer import Answer
 from bot.answering import DEFAULT_QUOTES, Answerer
-from index.build import BuildReport, build_index
+from index.build import BuildReport, build_index, is_fresh
 from index.config import default_corpus, default_db_path
 from index.errors import IndexCorruptError, IndexNotBuiltError, IndexOutdatedError, VerbatimError
 from index.search import Searcher
@@ -58,6 +58,8 @@ class AnswerService:
 
 def _ensure_index(db: Path, corpus: list[Path]) -> BuildReport | None:
     quiet = os.environ.get("VERBATIM_QUIET_BUILD") == "1"
+    if is_fresh(db, corpus):
+        return None  # built from exactly these files: nothing to read, nothing to write
     try:
         searcher = Searcher.open(db)
         searcher.close()

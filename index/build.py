@@ -358,6 +358,8 @@ def build_index(
 
 def _build_index(paths: Iterable[Path], db_path: Path, *, params: BuildParams, progress: bool,
                  full: bool) -> BuildReport:
+    paths = [Path(p) for p in paths]
+    signature = corpus_signature(paths)  # taken before reading, so a change during the build is seen next time
     began = time.perf_counter()
     report = BuildReport()
     conn = store.connect(db_path, create=True)
@@ -406,6 +408,12 @@ def _build_index(paths: Iterable[Path], db_path: Path, *, params: BuildParams, p
             if doc_id not in seen:
                 report.chunks_removed += writer.remove_document(row)
                 report.documents_removed += 1
+        if _nothing_to_write(report, meta, params):
+            # an unchanged corpus leaves the file untouched, so readers keep their loaded state
+            conn.execute("ROLLBACK")
+            report.documents_total, report.chunks_total = _counts(conn)
+            report.seconds = time.perf_counter() - began
+            return report
         report.merged = writer.flush()
         report.documents_total, report.chunks_total = _counts(conn)
         report.seconds = time.perf_counter() - began
@@ -414,6 +422,7 @@ def _build_index(paths: Iterable[Path], db_path: Path, *, params: BuildParams, p
             "schema_version": store.SCHEMA_VERSION, "variant": VARIANT, "k1": params.k1, "b": params.b,
             "epsilon": params.epsilon, "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "corpus": [str(Path(p)) for p in paths], "last_build": report.to_dict(),
+            "corpus_signature": signature,
         })
         conn.execute("COMMIT")
     except BaseException:
@@ -427,6 +436,62 @@ def _build_index(paths: Iterable[Path], db_path: Path, *, params: BuildParams, p
         conn.close()
     report.seconds = time.perf_counter() - began
     return report
+
+
+def corpus_signature(paths: Iterable[Path], limit: int = 200_000) -> str | None:
+    """A fingerprint of every file's path, size and mtime under `paths` (following links, loops
+    skipped): equal signatures mean a build would find nothing to do, so startup can skip it.
+    None when the corpus is too large to stat quickly (the real incremental build decides then)."""
+    digest = hashlib.sha1()
+    seen: set[tuple[int, int]] = set()
+    count = 0
+    stack = [Path(p) for p in paths]
+    while stack:
+        path = stack.pop()
+        try:
+            st = path.stat()
+        except OSError:
+            digest.update(f"missing:{path}".encode("utf-8", "surrogateescape"))
+            continue
+        key = (st.st_dev, st.st_ino)
+        if key in seen:
+            continue
+        seen.add(key)
+        if path.is_dir():
+            try:
+                stack.extend(sorted(path.iterdir(), reverse=True))
+            except OSError:
+                digest.update(f"unreadable:{path}".encode("utf-8", "surrogateescape"))
+            continue
+        count += 1
+        if count > limit:
+            return None
+        digest.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
+
+
+def is_fresh(db_path: Path, paths: Iterable[Path], params: BuildParams | None = None) -> bool:
+    """True when the index at db_path was built from exactly these unchanged files and parameters."""
+    params = params or BuildParams()
+    paths = [Path(p) for p in paths]
+    try:
+        conn = store.connect(Path(db_path), readonly=True)
+    except VerbatimError:
+        return False
+    try:
+        meta = store.read_meta(conn)
+    finally:
+        conn.close()
+    signature = corpus_signature(paths)
+    return (signature is not None and meta.get("corpus_signature") == signature
+            and meta.get("corpus") == [str(p) for p in paths] and meta.get("analysis") == params.analysis_key()
+            and meta.get("schema_version") == store.SCHEMA_VERSION)
+
+
+def _nothing_to_write(report: BuildReport, meta: dict, params: BuildParams) -> bool:
+    return (not report.changed and meta.get("analysis") == params.analysis_key()
+            and meta.get("schema_version") == store.SCHEMA_VERSION
+            and (meta.get("k1"), meta.get("b"), meta.get("epsilon")) == (params.k1, params.b, params.epsilon))
 
 
 def _counts(conn: sqlite3.Connection) -> tuple[int, int]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from index import store
-from index.analyzer import STOP_WORDS, TOKENIZER_VERSION, surface_words, word_term
+from index.analyzer import STOP_WORDS, TOKENIZER_VERSION, stem, surface_words, word_term
 from index.errors import IndexCorruptError, IndexNotBuiltError, IndexOutdatedError
 from index.model import DuplicateRef, SearchHit
 from index.ranking import Bm25Params, CorpusStats, idf, length_norm, term_weights, top_k
@@ -123,6 +123,14 @@ class Searcher:
         if row is not None and row[0] is not None:
             return row[0]
         return word_term(word)
+
+    def base_term(self, word: str) -> str | None:
+        """Term of a dictionary base form (a lexicon entry): the stored term if the corpus uses the
+        word, else its stem — base forms are their own lemma, so the lemmatizer need not load."""
+        row = self._word_row(word)
+        if row is not None and row[0] is not None:
+            return row[0]
+        return None if word in STOP_WORDS else stem(word)
 
     def terms_of(self, text: str) -> list[str]:
         """`analyze(text)` through the index's stored word terms; identical result, faster."""

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import sqlite_utils
 
 from index.errors import IndexCorruptError, IndexNotBuiltError, IndexWriteError
 
@@ -62,6 +61,11 @@ def is_corruption(exc: sqlite3.DatabaseError) -> bool:
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
+    existing = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if {"meta", "documents", "chunks", "terms", "postings", "surface", "arrays"} <= existing:
+        return
+    import sqlite_utils  # only a new index needs it; importing it costs ~0.2 s of cold start
+
     db = sqlite_utils.Database(conn)
     if "meta" not in db.table_names():
         db["meta"].create({"key": str, "value": str}, pk="key")
