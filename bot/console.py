@@ -40,13 +40,14 @@ def _save(readline, path: Path) -> None:
 
 def run_console(service, k: int = DEFAULT_QUOTES, stdin=None, stdout=None) -> int:
     from bot.cli import _print_answer
+    from bot.render_console import visible
 
     stdin = stdin or sys.stdin
     interactive = stdin.isatty()
     if interactive:
         _setup_history()
         print("Verbatim — answers quoted from your documents. :help for commands, :quit to leave.")
-    last, offset = None, 0
+    last, offset, more = None, 0, False
     while True:
         try:
             line = input("verbatim> ") if interactive else stdin.readline()
@@ -64,19 +65,27 @@ def run_console(service, k: int = DEFAULT_QUOTES, stdin=None, stdout=None) -> in
             continue
         if line == ":sources":
             for d in service.sources():
-                print(f"{d['source']} · {d.get('title') or '(untitled)'} · {d.get('date') or 'date unknown'}"
-                      f" · {d.get('n_chunks')} passages")
+                print(visible(f"{d['source']} · {d.get('title') or '(untitled)'} · {d.get('date') or 'date unknown'}"
+                              f" · {d.get('n_chunks')} passages"))
             continue
         if line == ":more":
             if last is None:
                 print("Ask a question first.")
                 continue
+            if not more:  # the last page said there is nothing after it: do not ask for a blank page
+                print("No more passages for that question.")
+                continue
             offset += k
-            _print_answer(service.ask(last, k=k, offset=offset), False)
+            answer = service.ask(last, k=k, offset=offset)
+            more = answer.more
+            _print_answer(answer, False)
             continue
         if line.startswith(":"):
-            print(f"Unknown command {line}; :help lists them.")
+            # echo the command made visible: a pasted escape sequence must not repaint the terminal
+            print(f"Unknown command {visible(line)[:80]}; :help lists them.")
             continue
         last, offset = line, 0
-        _print_answer(service.ask(line, k=k), False)
+        answer = service.ask(line, k=k)
+        more = answer.more
+        _print_answer(answer, False)
     return 0

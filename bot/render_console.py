@@ -2,10 +2,36 @@
 
 Plain mode writes only the quoted text, fixed labels and citation fields, so piping the output
 keeps it greppable and free of escape codes.
+
+Sources are untrusted: a scraped document may hold terminal escape sequences ("ESC [2J" clears the
+screen, OSC sets the window title, bidi overrides reorder what is shown). Quotes stay verbatim in the
+Answer (the JSON carries the exact slice); only what is written to a terminal goes through
+`visible()`, which shows control characters as harmless symbols instead of obeying them.
 """
 from __future__ import annotations
 
+import re
+
 from bot.answer import NO_ANSWER_LABEL, Answer, Quote
+
+# C0 controls (except tab and newline) and DEL -> Unicode "control pictures" (U+2400 block: ESC
+# shows as "␛"); C1 controls and bidi embeddings/overrides/isolates -> U+FFFD. "\r\n" (CRLF
+# sources) is just a line break.
+_CONTROL = re.compile(r"\r\n|[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _picture(match: re.Match[str]) -> str:
+    c = match.group()
+    if c == "\r\n":
+        return "\n"
+    if c < "\x20":
+        return chr(0x2400 + ord(c))
+    return "\u2421" if c == "\x7f" else "\ufffd"
+
+
+def visible(text: str) -> str:
+    """`text` safe to write to a terminal: same length in characters except CRLF -> LF."""
+    return _CONTROL.sub(_picture, text)
 
 
 def citation(q: Quote) -> str:
@@ -13,7 +39,7 @@ def citation(q: Quote) -> str:
     line = " · ".join(parts)
     if q.also_in:
         line += " · also in " + ", ".join(f"{c.source} ¶{c.paragraph}" for c in q.also_in)
-    return line
+    return visible(line)
 
 
 def _segments(q: Quote) -> list[tuple[str, bool]]:
@@ -32,13 +58,13 @@ def _segments(q: Quote) -> list[tuple[str, bool]]:
 
 def render_plain(answer: Answer) -> str:
     if answer.status != "answered":
-        return f"{NO_ANSWER_LABEL}\n{answer.reason or ''}".rstrip() + "\n"
+        return f"{NO_ANSWER_LABEL}\n{visible(answer.reason or '')}".rstrip() + "\n"
     lines = []
     if answer.dated:
         lines.append("The sources differ by date (newest first):")
     for i, q in enumerate(answer.quotes, start=1 + answer.offset):
         prefix = f"[{q.date}] " if answer.dated and q.date else ""
-        lines.append(f"{i}. {prefix}“{q.text}”")
+        lines.append(f"{i}. {prefix}“{visible(q.text)}”")
         lines.append(f"   — {citation(q)}")
     return "\n".join(lines) + "\n"
 
@@ -49,7 +75,7 @@ def render_rich(answer: Answer):
     out = Text()
     if answer.status != "answered":
         out.append(NO_ANSWER_LABEL + "\n", style="bold")
-        out.append((answer.reason or "") + "\n", style="dim")
+        out.append(visible(answer.reason or "") + "\n", style="dim")
         return out
     if answer.dated:
         out.append("The sources differ by date (newest first):\n", style="italic")
@@ -59,7 +85,7 @@ def render_rich(answer: Answer):
             out.append(f"[{q.date}] ", style="cyan")
         out.append("“")
         for piece, bold in _segments(q):
-            out.append(piece, style="bold" if bold else None)
+            out.append(visible(piece), style="bold" if bold else None)
         out.append("”\n")
         out.append(f"   — {citation(q)}\n", style="dim")
     return out
