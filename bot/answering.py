@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from bot.abstain import Decision, decide
 from bot.answer import Answer, Citation, Quote
-from bot.evidence import Evidence, assess, count_focus, expected_type
+from bot.evidence import Evidence, assess, count_focus, expected_type, stand_ins
 from bot.paraphrase import SYNONYM_CREDIT, expansions
 from bot.question import clean_question, quoted_phrases, retrieval_text
 from index.analyzer import STOP_WORDS
@@ -204,9 +204,10 @@ def rerank(hits: list[SearchHit], weights: dict[str, float], kind: str | None, p
            phrases: list[list[str]] | None = None) -> list[Candidate]:
     """Order BM25 hits by evidence: one sentence covering the question, of the right type, in order."""
     top = hits[0].score if hits and hits[0].score > 0 else 1.0
+    standing = stand_ins(pairs, alternatives)
     cands: list[Candidate] = []
     for hit in hits:
-        ev = assess(hit.text, weights, kind, terms_of, pairs, focus, alternatives, SYNONYM_CREDIT)
+        ev = assess(hit.text, weights, kind, terms_of, pairs, focus, alternatives, SYNONYM_CREDIT, standing)
         if ev is None:
             continue
         b = ev.best

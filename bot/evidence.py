@@ -91,10 +91,25 @@ def counts(text: str, focus_term: str, terms_of: Callable[[str], list[str]]) -> 
 _BREAKS = {"by", "from", "with", "in", "at", "on", "and", "to", "for", "against", "than", "after", "before"}
 
 
+_TYPE_CACHE: dict[tuple, bool] = {}
+
+
 def has_type(text: str, kind: str | None, focus_term: str | None = None,
              terms_of: Callable[[str], list[str]] | None = None) -> bool:
+    """Whether `text` holds the kind of thing asked for (memoised: the same top passages recur)."""
     if kind is None:
         return True
+    key = (text, kind, focus_term)
+    got = _TYPE_CACHE.get(key)
+    if got is None:
+        if len(_TYPE_CACHE) > 100_000:
+            _TYPE_CACHE.clear()
+        got = _TYPE_CACHE[key] = _has_type(text, kind, focus_term, terms_of)
+    return got
+
+
+def _has_type(text: str, kind: str, focus_term: str | None,
+              terms_of: Callable[[str], list[str]] | None) -> bool:
     if kind == "number":
         if focus_term and terms_of is not None:
             return counts(text, focus_term, terms_of)
@@ -157,23 +172,32 @@ def _union(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
 PAIR_CREDIT = 0.6  # terms found only in the neighbouring sentence are weaker evidence
 
 
+def stand_ins(pairs: list[tuple[str, str]], alternatives: dict[str, frozenset[str]] | None) -> dict[str, tuple[str, ...]]:
+    """Sentence term -> the question terms it stands for (itself, or a question term it is a synonym of).
+    Built once per question so proximity is linear in the sentence length."""
+    wanted = {t for p in pairs for t in p}
+    out: dict[str, set[str]] = {t: {t} for t in wanted}
+    for q in wanted:
+        for alt in (alternatives or {}).get(q, ()):
+            out.setdefault(alt, set()).add(q)
+    return {t: tuple(v) for t, v in out.items()}
+
+
 def proximity(seq: list[str], pairs: list[tuple[str, str]], window: int = 4,
-              alternatives: dict[str, frozenset[str]] | None = None) -> float:
+              standing: dict[str, tuple[str, ...]] | None = None) -> float:
     """Share of question term pairs (a, b) that occur in this order within `window` terms
     (a synonym standing in for a question term counts: "killed in Gaza" for "death … Gaza")."""
     if not pairs:
         return 0.0
-    wanted = {t for p in pairs for t in p}
+    standing = standing if standing is not None else stand_ins(pairs, None)
     pos: dict[str, list[int]] = {}
     for i, t in enumerate(seq):
-        pos.setdefault(t, []).append(i)
-        if alternatives:
-            for q in wanted:
-                if q != t and t in alternatives.get(q, ()):
-                    pos.setdefault(q, []).append(i)
+        for q in standing.get(t, ()):
+            pos.setdefault(q, []).append(i)
     found = 0
     for a, b in pairs:
-        if any(0 < j - i <= window for i in pos.get(a, ()) for j in pos.get(b, ())):
+        pa, pb = pos.get(a), pos.get(b)
+        if pa and pb and any(0 < j - i <= window for i in pa for j in pb):
             found += 1
     return found / len(pairs)
 
@@ -181,19 +205,21 @@ def proximity(seq: list[str], pairs: list[tuple[str, str]], window: int = 4,
 def assess(chunk_text: str, weights: dict[str, float], kind: str | None,
            terms_of: Callable[[str], list[str]] = analyze, pairs: list[tuple[str, str]] | None = None,
            focus_term: str | None = None, alternatives: dict[str, frozenset[str]] | None = None,
-           synonym_credit: float = 0.8) -> Evidence | None:
+           synonym_credit: float = 0.8, standing: dict[str, tuple[str, ...]] | None = None) -> Evidence | None:
     """Best sentence window of a chunk for a question whose terms carry `weights` (idf)."""
     spans = sentence_spans(chunk_text)
     if not spans or not weights:
         return None
     pairs = pairs or []
+    if standing is None:
+        standing = stand_ins(pairs, alternatives)
     seqs = [terms_of(chunk_text[a:b]) for a, b in spans]
     creds = [credits(seq, weights, alternatives, synonym_credit) for seq in seqs]
     candidates: list[Span] = []
     for i, (a, b) in enumerate(spans):
         cov = coverage(creds[i], weights)
         candidates.append(Span(a, b, cov, frozenset(creds[i]), has_type(chunk_text[a:b], kind, focus_term, terms_of),
-                               proximity(seqs[i], pairs, alternatives=alternatives)))
+                               proximity(seqs[i], pairs, standing=standing)))
         if i + 1 < len(spans):
             a2, b2 = spans[i + 1]
             # a pair must earn its place: it counts what the better sentence lacks entirely, at PAIR_CREDIT
@@ -202,7 +228,7 @@ def assess(chunk_text: str, weights: dict[str, float], kind: str | None,
             both = _union(better, added)
             cov2 = coverage(better, weights) + PAIR_CREDIT * coverage(added, weights)
             candidates.append(Span(a, b2, cov2, frozenset(both), has_type(chunk_text[a:b2], kind, focus_term, terms_of),
-                                   proximity(seqs[i] + seqs[i + 1], pairs, alternatives=alternatives)))
+                                   proximity(seqs[i] + seqs[i + 1], pairs, standing=standing)))
     best = max(candidates, key=lambda s: (s.coverage + (0.15 if s.typed else 0.0) + 0.1 * s.proximity,
                                           -(s.end - s.start)))
     highlight = tuple((a, b) for (a, b), c in zip(spans, creds)

@@ -68,6 +68,8 @@ class Searcher:
             self._acc = np.zeros(len(self.lengths), dtype=np.float64)
             self._surface = None
             self._word_cache: dict[str, tuple | None] = {}
+            self._terms_cache: dict[str, list[str]] = {}
+            self._dup_cache: dict[int, tuple[DuplicateRef, ...]] = {}
             self._version = self._data_version()
         except (sqlite3.DatabaseError, KeyError, ValueError) as exc:
             raise IndexCorruptError(str(self.db_path), str(exc)) from exc
@@ -133,8 +135,15 @@ class Searcher:
         return None if word in STOP_WORDS else stem(word)
 
     def terms_of(self, text: str) -> list[str]:
-        """`analyze(text)` through the index's stored word terms; identical result, faster."""
-        return [t for t in map(self.term_of, surface_words(text)) if t is not None]
+        """`analyze(text)` through the index's stored word terms; identical result, faster.
+        Cached: the answer builder re-reads the same top passages' sentences question after question."""
+        cache = self._terms_cache
+        got = cache.get(text)
+        if got is None:
+            if len(cache) > 50_000:
+                cache.clear()
+            got = cache[text] = [t for t in map(self.term_of, surface_words(text)) if t is not None]
+        return got
 
     def knows_term(self, term: str) -> bool:
         return self._conn.execute("SELECT 1 FROM terms WHERE term = ?", (term,)).fetchone() is not None
@@ -259,11 +268,17 @@ class Searcher:
         return out
 
     def duplicates(self, chunk_id: int, key: str) -> tuple[DuplicateRef, ...]:
+        cached = self._dup_cache.get(chunk_id)
+        if cached is not None:
+            return cached
+        if len(self._dup_cache) > 100_000:
+            self._dup_cache.clear()
         rows = self._conn.execute(
             "SELECT d.doc_id, d.source, c.start, c.end, c.paragraph, d.title, d.date FROM chunks c "
             "JOIN documents d ON d.id = c.doc WHERE c.dup_key = ? AND c.id != ? ORDER BY d.source, c.start",
             (key, chunk_id)).fetchall()
-        return tuple(DuplicateRef(*r) for r in rows)
+        refs = self._dup_cache[chunk_id] = tuple(DuplicateRef(*r) for r in rows)
+        return refs
 
     def document_text(self, doc_id: str) -> str | None:
         row = self._conn.execute("SELECT text FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
