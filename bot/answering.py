@@ -29,7 +29,11 @@ log = logging.getLogger(__name__)
 CANDIDATES = 40          # chunks re-ranked by evidence
 DEFAULT_QUOTES = 3
 MAX_QUOTES = 5           # hard cap per answer, also for dated lists
+DATED_MARGIN = 0.2       # a dated entry must score within this of the best passage: other dates, same answer
 QUOTE_CHARS = 600        # a chunk longer than this is quoted as a sentence window around the highlight
+# The question asks about the present state ("still", "so far"), and a sentence reports one.
+_ASKS_CURRENT = re.compile(r"\b(still|now|currently|current|so far|remain\w*|yet|anymore|left|latest|today|holding)\b", re.I)
+_SAYS_CURRENT = re.compile(r"\b(still|remain\w*|so far|currently|now|yet|left|continu\w*|ongoing|to date|as of|has held|have held)\b", re.I)
 _TIME_CUES = re.compile(r"\b(still|now|currently|current|so far|latest|remain\w*|yet|today|anymore|holding|status|"
                         r"how many|how much|toll|total|number of)\b", re.I)
 
@@ -108,7 +112,8 @@ class Answerer:
         top = hits[0].score or 1.0
         full = with_missing_words(self.searcher, weights, analysis)
         cands = rerank(hits, full, kind, _pairs(analysis, weights), self.searcher.terms_of, focus, alternatives,
-                       phrases=[self.searcher.terms_of(p) for p in quoted_phrases(q)])
+                       phrases=[self.searcher.terms_of(p) for p in quoted_phrases(q)],
+                       current=bool(_ASKS_CURRENT.search(q)))
         cands = _merge_duplicates(cands)
         if not cands:
             return Answer.no_answer(original, "No passage in the sources matches the question.")
@@ -201,7 +206,7 @@ def _pairs(analysis, weights: dict[str, float]) -> list[tuple[str, str]]:
 
 def rerank(hits: list[SearchHit], weights: dict[str, float], kind: str | None, pairs: list[tuple[str, str]],
            terms_of, focus: str | None = None, alternatives: dict | None = None,
-           phrases: list[list[str]] | None = None) -> list[Candidate]:
+           phrases: list[list[str]] | None = None, current: bool = False) -> list[Candidate]:
     """Order BM25 hits by evidence: one sentence covering the question, of the right type, in order."""
     top = hits[0].score if hits and hits[0].score > 0 else 1.0
     standing = stand_ins(pairs, alternatives)
@@ -212,6 +217,8 @@ def rerank(hits: list[SearchHit], weights: dict[str, float], kind: str | None, p
             continue
         b = ev.best
         score = b.coverage + (0.15 if b.typed else 0.0) + 0.1 * b.proximity + 0.35 * (hit.score / top)
+        if current and _SAYS_CURRENT.search(hit.text[b.start:b.end]):
+            score += 0.1
         if phrases:
             seq = terms_of(hit.text[b.start:b.end])
             score += 0.5 * sum(_contains(seq, p) for p in phrases if p) / len(phrases)
@@ -274,7 +281,8 @@ def _dated_list(strong: list[Candidate], question: str, k: int) -> tuple[list[Ca
     for c in strong:
         dates = {c.hit.date} | {d.date for d in c.hit.duplicates}
         date = c.hit.date
-        if not date or c.coverage < 0.75 * best_cov or any(d in per_date for d in dates if d):
+        if (not date or c.coverage < 0.75 * best_cov or c.rank_score < strong[0].rank_score - DATED_MARGIN
+                or any(d in per_date for d in dates if d)):
             continue
         per_date[date] = c
     if len(per_date) < 2:

@@ -60,7 +60,8 @@ def rows_for(searcher: Searcher, questions: list[dict], corpus: Path):
         focus = answering._focus_term(searcher, text, analysis)
         cands = answering._merge_duplicates(
             answering.rerank(hits, full, kind, answering._pairs(analysis, weights), searcher.terms_of, focus, alts,
-                             phrases=[searcher.terms_of(p) for p in quoted_phrases(text)]))
+                             phrases=[searcher.terms_of(p) for p in quoted_phrases(text)],
+                             current=bool(answering._ASKS_CURRENT.search(text))))
         if not cands:
             row.update(hit=False, decision=False, reason="no candidates")
             yield row
