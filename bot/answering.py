@@ -187,7 +187,7 @@ def synonym_terms(terms: list[str], alternatives: dict, searcher: Searcher) -> l
 
 
 def _focus_term(searcher: Searcher, question: str, analysis) -> str | None:
-    head = count_focus(question)
+    head = count_focus(question) if expected_type(question) == "number" else None
     if not head:
         return None
     from index.analyzer import surface_words

@@ -40,6 +40,8 @@ _PLACE = re.compile(r"\b(in|at|from|to|near|across|into)\s+(the\s+)?[A-Z][a-z]+"
 
 
 def expected_type(question: str) -> str | None:
+    if _HOW_MUCH.search(question):
+        return "quantity"  # "how much progress / of the aid": a figure or a word of degree answers it
     for kind, pattern in _EXPECT:
         if pattern.search(question):
             return kind
@@ -50,6 +52,14 @@ _HOW_MANY = re.compile(r"\bhow (many|much)\s+((?:[\w'’-]+\s*){1,6})", re.I)
 _PHRASE_STOP = {"of", "the", "a", "an", "are", "is", "were", "was", "have", "has", "had", "did", "do", "does",
                 "in", "on", "at", "for", "by", "to", "from", "still", "been", "be", "will", "would", "could",
                 "and", "or", "that", "who", "which", "since", "so", "per", "each", "every", "remain", "remaining"}
+
+
+_COMMON_VERBS = {"died", "die", "dies", "get", "got", "go", "went", "gone", "say", "said", "make", "made", "take",
+                 "took", "taken", "give", "gave", "given", "come", "came", "leave", "left", "hold", "held", "keep",
+                 "kept", "become", "became", "need", "want", "live", "lived", "near", "there", "here"}
+_QUANTITY = re.compile(r"\b(half|little|much|more|less|most|least|significant\w*|enough|some|all|none|any|several|"
+                       r"few|many|majority|minority|portion|share|percent|entire|whole)\b", re.I)
+_HOW_MUCH = re.compile(r"\bhow much\b", re.I)
 
 
 def count_focus(question: str) -> str | None:
@@ -66,7 +76,8 @@ def count_focus(question: str) -> str | None:
         words.pop(0)
     phrase = []
     for w in words:
-        if w in _PHRASE_STOP:
+        # the noun phrase ends at its verb: an auxiliary, a preposition, or a past form ("people died")
+        if w in _PHRASE_STOP or w in _COMMON_VERBS or (len(w) > 4 and w.endswith("ed")):
             break
         phrase.append(w)
     return phrase[-1] if phrase else None
@@ -114,6 +125,8 @@ def _has_type(text: str, kind: str, focus_term: str | None,
         if focus_term and terms_of is not None:
             return counts(text, focus_term, terms_of)
         return bool(_HAS_NUMBER.search(text))
+    if kind == "quantity":
+        return bool(_HAS_NUMBER.search(text)) or bool(_QUANTITY.search(text))
     if kind == "date":
         return bool(_HAS_DATE.search(text))
     if kind == "person":
