@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import logging
 import sys
 from pathlib import Path
@@ -116,7 +117,10 @@ def _slack(args: argparse.Namespace, mode: str) -> int:
     from bot.slack_runner import run_http, run_socket_mode
     from bot.slack_settings import load_settings
 
-    settings = load_settings(mode)  # raises ConfigError naming the missing variable
+    env = dict(os.environ)
+    if args.db:  # the Slack state file lives beside the index the flag names, as with VERBATIM_DB
+        env["VERBATIM_DB"] = str(args.db)
+    settings = load_settings(mode, env)  # raises ConfigError naming the missing variable
     service = _service(args)
     (run_http if mode == "http" else run_socket_mode)(settings, service)
     return 0
@@ -141,7 +145,8 @@ def make_parser() -> argparse.ArgumentParser:
     a.set_defaults(func=cmd_ask)
 
     c = sub.add_parser("console", parents=[common], help="interactive prompt (:help, :sources, :quit)")
-    c.add_argument("-k", type=int, default=DEFAULT_QUOTES)
+    c.add_argument("-k", type=int, default=DEFAULT_QUOTES, choices=range(1, MAX_QUOTES + 1), metavar=f"1..{MAX_QUOTES}",
+                   help=f"quotes per page (default {DEFAULT_QUOTES}); :more pages by this many")
     c.set_defaults(func=cmd_console)
 
     s = sub.add_parser("socket", parents=[common], help="run in Slack Socket Mode (SLACK_BOT_TOKEN, SLACK_APP_TOKEN)")

@@ -133,8 +133,10 @@ def test_ask_plain_quotes_and_citations(db):
     for i, q in enumerate(a["quotes"], start=1):
         assert re.search(rf"^{i}\. (\[{q['date']}\] )?“{re.escape(q['text'])}”$", proc.stdout, re.M)
         assert f"\n   — {citation_line(q)}\n" in proc.stdout
-    # the citation line carries title · date · source · ¶N for a titled, dated seed
-    assert any(q["title"] and q["date"] for q in a["quotes"])
+    # title · date · source · ¶N: four fields, the seeds are all dated
+    cites = [ln for ln in proc.stdout.splitlines() if ln.startswith("   — ")]
+    assert len(cites) == len(a["quotes"])
+    assert all(re.fullmatch(r"   — .+ · \d{4}-\d{2}-\d{2} · \S+\.txt · ¶\d+( · also in .+)?", c) for c in cites), cites
 
 
 def test_ask_plain_no_answer_and_usage_error(db):
@@ -144,6 +146,9 @@ def test_ask_plain_no_answer_and_usage_error(db):
     assert len(proc.stdout.strip().splitlines()) == 2  # the label and the reason
     empty = bot(db, "ask", "   ")
     assert empty.returncode == 2 and "Traceback" not in empty.stderr and "QUESTION" in empty.stderr
+    for args in (("ask", "-k", "0", "x"), ("ask", "-k", "6", "x"), ("console", "-k", "0")):
+        bad = bot(db, *args, stdin="")
+        assert bad.returncode == 2 and "Traceback" not in bad.stderr and "-k" in bad.stderr, args
 
 
 def _from_dict(d: dict) -> Answer:
