@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -44,7 +45,8 @@ class AnswerService:
     def ask(self, question: str, k: int = DEFAULT_QUOTES, offset: int = 0) -> Answer:
         try:
             return self._answerer.answer(question, k=k, offset=offset)
-        except VerbatimError as exc:
+        except (VerbatimError, sqlite3.DatabaseError) as exc:
+            # sqlite3.DatabaseError: damage on pages only this question touched; never a crash
             log.error("answering failed: %s", exc)
             return Answer.no_answer(question if isinstance(question, str) else "",
                                     "The index is not available right now; try again shortly.")

@@ -363,6 +363,7 @@ def _build_index(paths: Iterable[Path], db_path: Path, *, params: BuildParams, p
     began = time.perf_counter()
     report = BuildReport()
     conn = store.connect(db_path, create=True)
+    committing = False
     try:
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -373,9 +374,15 @@ def _build_index(paths: Iterable[Path], db_path: Path, *, params: BuildParams, p
         store.ensure_schema(conn)
         meta = store.read_meta(conn)
         stored_key = meta.get("analysis")
-        if full or (stored_key is not None and stored_key != params.analysis_key()):
+        if full or (stored_key is not None and stored_key != params.analysis_key()) or _stale_versions(meta):
             report.full_rebuild = True
-            report.rebuild_reason = "requested" if full else f"analysis changed ({stored_key} -> {params.analysis_key()})"
+            if full:
+                report.rebuild_reason = "requested"
+            elif _stale_versions(meta):
+                report.rebuild_reason = (f"built by another version (tokenizer {meta.get('tokenizer_version')}, "
+                                         f"schema {meta.get('schema_version')})")
+            else:
+                report.rebuild_reason = f"analysis changed ({stored_key} -> {params.analysis_key()})"
             for table in ("documents", "chunks", "terms", "postings", "surface", "arrays", "meta"):
                 conn.execute(f"DELETE FROM {table}")
         writer = _Writer(conn, params)
@@ -424,14 +431,21 @@ def _build_index(paths: Iterable[Path], db_path: Path, *, params: BuildParams, p
             "corpus": [str(Path(p)) for p in paths], "last_build": report.to_dict(),
             "corpus_signature": signature,
         })
+        committing = True
         conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt) and committing and not conn.in_transaction:
+            # Ctrl-C landed while COMMIT ran (Python raises it only once the call returns): the
+            # new index is in place, so finish the build rather than claim it was rolled back
+            committing = False
+        elif conn.in_transaction:
             try:
                 conn.execute("ROLLBACK")
             except sqlite3.Error:
                 pass  # SQLite may have rolled back itself (e.g. disk full); the original error matters
-        raise
+            raise
+        else:
+            raise
     finally:
         conn.close()
     report.seconds = time.perf_counter() - began
@@ -480,17 +494,25 @@ def is_fresh(db_path: Path, paths: Iterable[Path], params: BuildParams | None = 
         return False
     try:
         meta = store.read_meta(conn)
+    except sqlite3.DatabaseError:
+        return False  # damaged: the caller's open or build names it
     finally:
         conn.close()
     signature = corpus_signature(paths)
     return (signature is not None and meta.get("corpus_signature") == signature
             and meta.get("corpus") == [str(p) for p in paths] and meta.get("analysis") == params.analysis_key()
-            and meta.get("schema_version") == store.SCHEMA_VERSION)
+            and not _stale_versions(meta))
+
+
+def _stale_versions(meta: dict) -> bool:
+    """The index says it was written by another tokenizer or schema: the Searcher refuses such an
+    index, so a build must rewrite it even when the analysis key happens to match."""
+    return bool(meta) and (meta.get("tokenizer_version"), meta.get("schema_version")) != (
+        TOKENIZER_VERSION, store.SCHEMA_VERSION)
 
 
 def _nothing_to_write(report: BuildReport, meta: dict, params: BuildParams) -> bool:
-    return (not report.changed and meta.get("analysis") == params.analysis_key()
-            and meta.get("schema_version") == store.SCHEMA_VERSION
+    return (not report.changed and meta.get("analysis") == params.analysis_key() and not _stale_versions(meta)
             and (meta.get("k1"), meta.get("b"), meta.get("epsilon")) == (params.k1, params.b, params.epsilon))
 
 

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
 from index.config import default_corpus, default_db_path
-from index.errors import VerbatimError
+from index.errors import IndexCorruptError, VerbatimError
 
 EXIT_OK, EXIT_SKIPPED, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -37,6 +38,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.paths] or default_corpus()
     params = BuildParams(k1=args.k1, b=args.b, max_chars=args.max_chars, title_terms=args.title_terms)
     report = build_index(paths, args.db, params=params, progress=not args.quiet, full=args.full)
+    args.build_finished = True  # from here on, a Ctrl-C no longer means "rolled back"
     for problem in report.skipped_problems:
         print(f"skipped {problem}", file=sys.stderr)
     for problem in report.warnings:
@@ -138,8 +140,15 @@ def main(argv: list[str] | None = None) -> int:
     except VerbatimError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except sqlite3.DatabaseError as exc:
+        # damage a reader meets only on the pages a query touches (opening checked the rest)
+        print(f"error: {IndexCorruptError(str(args.db), str(exc))}", file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:
-        print("interrupted: the previous index is intact", file=sys.stderr)
+        if getattr(args, "build_finished", False):
+            print("interrupted after the build was committed: the index is up to date", file=sys.stderr)
+        else:
+            print("interrupted: the previous index is intact", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK

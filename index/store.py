@@ -14,9 +14,11 @@ while it runs, and a crash or Ctrl-C rolls back to that state.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 
@@ -46,10 +48,32 @@ def connect(path: Path, *, create: bool = False, readonly: bool = False) -> sqli
             conn.execute("PRAGMA query_only = 1")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as exc:
+        if readonly and _read_only_folder(path, exc):
+            return _connect_immutable(path)
         if not readonly and isinstance(exc, sqlite3.OperationalError) and not is_corruption(exc):
             # a writer refused by the file system (read-only folder or file, disk full): the file
             # itself may be fine, so do not call it corrupt (that would get it set aside)
             raise IndexWriteError(str(path), str(exc)) from exc
+        raise IndexCorruptError(str(path), str(exc)) from exc
+    return conn
+
+
+def _read_only_folder(path: Path, exc: sqlite3.DatabaseError) -> bool:
+    """A WAL index in a folder we cannot write (a read-only mount or image): SQLite cannot create the
+    `-shm` file readers need. Safe to read as immutable only when no `-wal` file holds committed
+    pages the main file lacks, and nobody can be writing (a writer needs that folder too)."""
+    wal = Path(str(path) + "-wal")
+    return (isinstance(exc, sqlite3.OperationalError) and "readonly" in str(exc)
+            and not os.access(path.parent, os.W_OK) and not (wal.exists() and wal.stat().st_size > 0))
+
+
+def _connect_immutable(path: Path) -> sqlite3.Connection:
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro&immutable=1"
+    try:
+        conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA query_only = 1")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
         raise IndexCorruptError(str(path), str(exc)) from exc
     return conn
 
@@ -102,8 +126,10 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
 def read_meta(conn: sqlite3.Connection) -> dict[str, Any]:
     try:
         rows = conn.execute("SELECT key, value FROM meta").fetchall()
-    except sqlite3.DatabaseError:
-        return {}
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return {}  # a new, empty file: not built yet
+        raise  # damage (e.g. "malformed") must not pass for "not built": callers name it corrupt
     return {k: json.loads(v) for k, v in rows}
 
 
