@@ -47,10 +47,13 @@ def _segments(q: Quote) -> list[tuple[str, bool]]:
     out: list[tuple[str, bool]] = []
     pos = q.start
     for hs, he in sorted(q.highlights):
+        hs, he = max(hs, pos), min(he, q.end)  # overlapping spans must not print text twice
+        if he <= hs:
+            continue
         if hs > pos:
             out.append((q.text[pos - q.start: hs - q.start], False))
         out.append((q.text[hs - q.start: he - q.start], True))
-        pos = max(pos, he)
+        pos = he
     if pos < q.end:
         out.append((q.text[pos - q.start:], False))
     return out

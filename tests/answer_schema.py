@@ -81,10 +81,15 @@ def check_answer(a: dict, sources: SourceCache, *, max_quotes: int = MAX_QUOTES)
         if not isinstance(hl, list):
             bad.append(f"{where}: highlights not a list")
             continue
+        prev = start
         for h in hl:
             if not (isinstance(h, list) and len(h) == 2 and all(type(x) is int for x in h)
                     and start <= h[0] < h[1] <= end):
                 bad.append(f"{where}: highlight {h!r} outside [{start}, {end})")
+            elif h[0] < prev:  # overlapping or unsorted spans make renderers repeat or reorder text
+                bad.append(f"{where}: highlight {h!r} overlaps or precedes the one before it")
+            else:
+                prev = h[1]
         for c in q.get("also_in") or []:
             try:
                 other = sources.text(c["source"])

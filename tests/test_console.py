@@ -249,3 +249,16 @@ def test_source_escape_codes_never_reach_the_terminal(tmp_path, hostile_corpus):
         assert status == 0, out
         escapes = re.findall(r"\x1b[^m]*m|\x1b.?", out)
         assert escapes and all(re.fullmatch(r"\x1b\[[0-9;]*m", e) for e in escapes), escapes
+
+
+def test_rendered_text_is_the_quote_whatever_the_highlights():
+    """Overlapping, unsorted or out-of-range highlight spans never repeat, drop or reorder quote text."""
+    from bot.render_console import _segments, render_plain
+
+    text = "Talks stalled. Hostages remain. Envoys left."
+    for spans in [(), ((100, 114),), ((115, 131), (100, 114)), ((100, 120), (110, 131)), ((100, 144), (100, 144)),
+                  ((90, 105),), ((140, 200),)]:
+        q = Quote(text=text, source="s.txt", start=100, end=100 + len(text), title=None, date=None, score=1.0,
+                  highlights=spans, paragraph=1)
+        assert "".join(piece for piece, _ in _segments(q)) == text, spans
+        assert f"“{text}”" in render_plain(Answer(question="q", status="answered", quotes=(q,)))
