@@ -245,8 +245,15 @@ class Verbatim(Engine):
     def build(self, texts, ids, corpus_path, index_dir):
         from index.build import build_index
         report = build_index([corpus_path], index_dir / "index.db")
-        return {"documents": report.documents_total, "chunks": report.chunks_total,
-                "problems": len(report.problems)}
+        out = {"documents": report.documents_total, "chunks": report.chunks_total,
+               "problems": len(report.problems)}
+        try:  # where the bytes go (dbstat is compiled into most SQLite builds)
+            con = sqlite3.connect(index_dir / "index.db")
+            out["table_bytes"] = dict(con.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name"))
+            con.close()
+        except sqlite3.Error:
+            pass
+        return out
 
     def load(self, index_dir):
         from index.search import Searcher
