@@ -447,12 +447,14 @@ class Bench:
         """Sum of df of each query's distinct analysed terms (exact df from the generator)."""
         from index.analyzer import analyze, stem, surface_words
         df = json.loads(paths["df"].read_text())
+        out_version = df.get("tokenizer_version")
         qs = [q["text"] for q in read_queries(paths["queries"])]
         out = {}
         for key, fn in (("stop", lambda q: set(analyze(q))),
                         ("nostop", lambda q: {stem(w) for w in surface_words(q)})):
             out[key] = [sum(df[key].get(t, 0) for t in fn(q)) for q in qs]
             out[key + "_nnz"] = sum(df[key].values())
+        out["tokenizer_version"] = out_version
         self.data.setdefault("postings", {})[ds] = out
         self.save()
 

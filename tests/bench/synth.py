@@ -139,6 +139,7 @@ def generate(n: int, work: Path = WORK, *, force: bool = False, log=print) -> Pa
         raise ValueError(f"size must be a multiple of {BLOCK}")
     out = corpus_dir(n, work)
     if (out / "manifest.json").exists() and not force:
+        ensure_df(n, work, log=log)
         return out
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -146,15 +147,6 @@ def generate(n: int, work: Path = WORK, *, force: bool = False, log=print) -> Pa
     cdf = np.cumsum(counts) / counts.sum()
     plain = np.array(words, dtype=object)
     dotted = np.array([w + "." for w in words], dtype=object)
-    maps = {key: _term_map(words, key == "stop") for key in ("stop", "nostop")}
-    df = {key: np.zeros(len(m[2]), dtype=np.int64) for key, m in maps.items()}
-    # word -> terms as a CSR table, to turn (paragraph, word) pairs into (paragraph, term) pairs.
-    csr = {}
-    for key, (wi, ti, _) in maps.items():
-        ptr = np.zeros(len(words) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(wi, minlength=len(words)), out=ptr[1:])
-        csr[key] = (ptr, ti)
-
     q_doc, q_len, q_pos = _query_plan(n)
     q_text: dict[int, str] = {}
     stop = STOP_WORDS
@@ -171,15 +163,6 @@ def generate(n: int, work: Path = WORK, *, force: bool = False, log=print) -> Pa
                 text = " ".join(toks[starts[j]:starts[j + 1]].tolist())
                 lines.append(f'{{"_id": "{base + j}", "title": "", "text": "{text}"}}\n')
             fh.write("".join(lines))
-            # exact document frequencies of analysed terms in this block
-            doc_of = np.repeat(np.arange(BLOCK, dtype=np.int64), np.diff(starts))
-            pairs = np.unique(doc_of * len(words) + ids)
-            p_doc, p_word = pairs // len(words), pairs % len(words)
-            for key, (ptr, ti) in csr.items():
-                reps = ptr[p_word + 1] - ptr[p_word]
-                idx = np.repeat(ptr[p_word], reps) + (np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps))
-                t_pairs = np.unique(np.repeat(p_doc, reps) * len(maps[key][2]) + ti[idx])
-                df[key] += np.bincount(t_pairs % len(maps[key][2]), minlength=len(maps[key][2]))
             # query windows whose paragraph is in this block
             for c in np.nonzero((q_doc >= base) & (q_doc < base + BLOCK))[0]:
                 j = int(q_doc[c]) - base
@@ -199,9 +182,6 @@ def generate(n: int, work: Path = WORK, *, force: bool = False, log=print) -> Pa
     with (out / "queries.jsonl").open("w", encoding="utf-8", newline="\n") as fh:
         for qi, c in enumerate(chosen):
             fh.write(json.dumps({"_id": f"q{qi}", "text": q_text[c], "source": str(int(q_doc[c]))}) + "\n")
-    with (out / "df.json").open("w", encoding="utf-8") as fh:
-        json.dump({key: {t: int(d) for t, d in zip(maps[key][2], df[key]) if d}
-                   for key in maps}, fh)
     manifest = {
         "name": f"synth-{size_label(n)}", "paragraphs": n, "tokens": n_tokens, "seed": SEED,
         "block": BLOCK, "words_per_paragraph": [MIN_WORDS, MAX_WORDS],
@@ -212,7 +192,52 @@ def generate(n: int, work: Path = WORK, *, force: bool = False, log=print) -> Pa
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     log(f"  synth-{size_label(n)}: done in {manifest['seconds']} s -> {out}")
+    ensure_df(n, work, log=log)
     return out
+
+
+def ensure_df(n: int, work: Path = WORK, *, log=print) -> Path:
+    """df.json: exact document frequency of every analysed term, for "postings touched per query".
+
+    Keyed by the analyzer's TOKENIZER_VERSION and recomputed when it changes (the corpus itself
+    does not depend on the analyzer). Regenerates each block's word ids (cheap, deterministic)
+    instead of re-reading the JSONL: a paragraph is words separated by spaces and periods, so its
+    terms are the union of its words' terms.
+    """
+    from index.analyzer import TOKENIZER_VERSION
+    path = corpus_dir(n, work) / "df.json"
+    if path.exists():
+        with path.open(encoding="utf-8") as fh:
+            if json.load(fh).get("tokenizer_version") == TOKENIZER_VERSION:
+                return path
+    t0 = time.perf_counter()
+    words, counts = scifact_vocabulary()
+    cdf = np.cumsum(counts) / counts.sum()
+    maps = {key: _term_map(words, key == "stop") for key in ("stop", "nostop")}
+    df = {key: np.zeros(len(m[2]), dtype=np.int64) for key, m in maps.items()}
+    csr = {}  # word -> terms as CSR, to turn (paragraph, word) pairs into (paragraph, term) pairs
+    for key, (wi, ti, _) in maps.items():
+        ptr = np.zeros(len(words) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(wi, minlength=len(words)), out=ptr[1:])
+        csr[key] = (ptr, ti)
+    for b in range(n // BLOCK):
+        ids, starts, _ = _block(b, cdf)
+        doc_of = np.repeat(np.arange(BLOCK, dtype=np.int64), np.diff(starts))
+        pairs = np.unique(doc_of * len(words) + ids)
+        p_doc, p_word = pairs // len(words), pairs % len(words)
+        for key, (ptr, ti) in csr.items():
+            n_terms = len(maps[key][2])
+            reps = ptr[p_word + 1] - ptr[p_word]
+            idx = np.repeat(ptr[p_word], reps) + (np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps))
+            t_pairs = np.unique(np.repeat(p_doc, reps) * n_terms + ti[idx])
+            df[key] += np.bincount(t_pairs % n_terms, minlength=n_terms)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        json.dump({"tokenizer_version": TOKENIZER_VERSION,
+                   **{key: {t: int(d) for t, d in zip(maps[key][2], df[key]) if d} for key in maps}}, fh)
+    tmp.replace(path)
+    log(f"  synth-{size_label(n)}: df for tokenizer {TOKENIZER_VERSION} in {time.perf_counter() - t0:.0f} s")
+    return path
 
 
 def _sha256(path: Path) -> str:
