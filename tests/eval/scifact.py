@@ -151,31 +151,38 @@ def db_path(options: tuple[str, ...] = ()) -> Path:
     return WORK / "scifact" / f"index{'-' + tag if tag else ''}.db"
 
 
+def cli_build(db: Path, corpus: Path, k1: float, b: float, options: tuple[str, ...] = ()) -> float:
+    """`python -m index build --db DB --k1 K1 --b B [options] CORPUS`; returns wall seconds."""
+    t0 = time.perf_counter()
+    _cli("build", "--db", str(db), "--k1", f"{k1:g}", "--b", f"{b:g}", "-q", *options, str(corpus))
+    return time.perf_counter() - t0
+
+
 def build(k1: float, b: float, options: tuple[str, ...] = (), fresh: bool = True) -> tuple[Path, float]:
-    """`python -m index build` on the BEIR corpus; returns the db and wall seconds."""
+    """Build the SciFact index in the work dir (fresh, or incrementally re-set k1/b on the same db)."""
     corpus = corpus_jsonl()
     db = db_path(options)
     if fresh:
         for p in db.parent.glob(db.name + "*"):  # the db and any -wal/-shm leftovers
             p.unlink()
-    t0 = time.perf_counter()
-    _cli("build", "--db", str(db), "--k1", f"{k1:g}", "--b", f"{b:g}", *options, str(corpus))
-    return db, time.perf_counter() - t0
+    return db, cli_build(db, corpus, k1, b, options)
 
 
-def search(db: Path, queries: Mapping[str, str], depth: int = DEFAULT_DEPTH) -> tuple[dict, float]:
+def search(db: Path, queries: Mapping[str, str], depth: int = DEFAULT_DEPTH,
+           workdir: Path | None = None) -> tuple[dict, float]:
     """All queries in one `python -m index search --jsonl` process; returns (run, wall seconds).
 
     Output is read line by line (each hit carries its chunk text, so a full train run is ~100 MB).
     """
+    workdir = workdir or WORK / "scifact"
     ids = list(queries)
     texts = [" ".join(queries[q].split()) for q in ids]  # one query per line, whatever its whitespace
-    (WORK / "scifact").mkdir(parents=True, exist_ok=True)
-    qfile = WORK / "scifact" / "queries.txt"
+    workdir.mkdir(parents=True, exist_ok=True)
+    qfile = workdir / "queries.txt"
     qfile.write_text("\n".join(texts) + "\n", encoding="utf-8")
     run: dict[str, dict[str, float]] = {}
     t0 = time.perf_counter()
-    errfile = WORK / "scifact" / "search.stderr"
+    errfile = workdir / "search.stderr"
     with qfile.open("rb") as stdin, errfile.open("wb") as stderr, subprocess.Popen(
             [sys.executable, "-m", "index", "search", "--db", str(db), "-k", str(depth), "--jsonl"],
             cwd=REPO, env=_env(), stdin=stdin, stdout=subprocess.PIPE, stderr=stderr,
@@ -201,11 +208,16 @@ def evaluate_setting(split: str, k1: float, b: float, options: tuple[str, ...] =
     qrels = load_qrels(split)
     queries = load_queries()
     db, build_s = build(k1, b, options, fresh=fresh)
+    stats = json.loads(_cli("stats", "--db", str(db), "--json").stdout)
+    if (stats.get("k1"), stats.get("b")) != (k1, b):  # the figure must describe the setting it names
+        raise SystemExit(f"index reports k1={stats.get('k1')} b={stats.get('b')}, asked for {k1:g}/{b:g}")
     run, search_s = search(db, {q: queries[q] for q in qrels}, depth)
     result = evaluate(run, qrels)
     result.update(split=split, k1=k1, b=b, options=list(options), depth=depth, fresh_build=fresh,
                   build_seconds=round(build_s, 2), search_seconds=round(search_s, 2),
-                  queries_under_100_docs=sum(len(r) < TOP_DOCS for r in run.values()))
+                  queries_under_100_docs=sum(len(r) < TOP_DOCS for r in run.values()),
+                  index={k: stats.get(k) for k in ("variant", "epsilon", "tokenizer_version", "analysis",
+                                                   "documents", "chunks", "vocabulary")})
     return result
 
 
