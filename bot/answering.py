@@ -30,6 +30,7 @@ CANDIDATES = 40          # chunks re-ranked by evidence
 DEFAULT_QUOTES = 3
 MAX_QUOTES = 5           # hard cap per answer, also for dated lists
 DATED_MARGIN = 0.2       # a dated entry must score within this of the best passage: other dates, same answer
+MAX_QUOTE_CHARS = 1000   # a reader in Slack should not have to search a wall of text
 QUOTE_CHARS = 600        # a chunk longer than this is quoted as a sentence window around the highlight
 # The question asks about the present state ("still", "so far"), and a sentence reports one.
 _ASKS_CURRENT = re.compile(r"\b(still|now|currently|current|so far|remain\w*|yet|anymore|left|latest|today|holding)\b", re.I)
@@ -52,13 +53,15 @@ class Candidate:
 def _weights(searcher: Searcher, analysis) -> dict[str, float]:
     """idf weight per distinct known query term; parts of a compound yield to the compound."""
     words = analysis.words + analysis.joined
+    adjacent = {a + b: (a, b) for a, b in zip(words, words[1:]) if a and b}  # linear, not quadratic
     parts: set[str] = set()
-    for w in words:
-        for a, b in zip(words, words[1:]):
-            if a + b == w and w not in (a, b):
-                parts.update((searcher.term_of(a), searcher.term_of(b)))
+    compounds: set[str | None] = set()
+    for w in set(words):
+        pair = adjacent.get(w)
+        if pair and w not in pair:
+            parts.update((searcher.term_of(pair[0]), searcher.term_of(pair[1])))
+            compounds.add(searcher.term_of(w))
     weights: dict[str, float] = {}
-    compounds = {searcher.term_of(w) for w in words if any(w == a + b for a, b in zip(words, words[1:]))}
     for term in dict.fromkeys(analysis.terms):
         if term in parts and compounds:
             continue
@@ -83,13 +86,17 @@ class Answerer:
         return self._alternatives
 
     def answer(self, question: str, k: int = DEFAULT_QUOTES, offset: int = 0) -> Answer:
-        original = question if isinstance(question, str) else ""
+        # echoed back in the Answer: lone surrogates (possible in Python strings) could not be written as UTF-8
+        original = question.encode("utf-8", "replace").decode("utf-8") if isinstance(question, str) else ""
         q = clean_question(original)
         k = max(1, min(int(k), MAX_QUOTES))
         offset = max(0, int(offset))
         if not q:
             return Answer.no_answer(original, "The question is empty.")
-        self.searcher.refresh()
+        with self.searcher.snapshot():
+            return self._answer(original, q, k, offset)
+
+    def _answer(self, original: str, q: str, k: int, offset: int) -> Answer:
         analysis = self.searcher.analyze_query(retrieval_text(q))
         content = [w for w in analysis.words if w not in STOP_WORDS]
         if not analysis.terms:
@@ -233,7 +240,20 @@ def _contains(seq: list[str], phrase: list[str]) -> bool:
 
 
 def _window(text: str, start: int, end: int) -> tuple[int, int]:
-    """The whole chunk when it is short enough to read, else whole sentences around [start, end)."""
+    """The whole chunk when it is short enough to read, else whole sentences around [start, end),
+    and never more than MAX_QUOTE_CHARS (a single giant sentence is cut at word boundaries)."""
+    a, b = _sentence_window(text, start, end)
+    if b - a <= MAX_QUOTE_CHARS:
+        return a, b
+    a = max(a, start)
+    cut = text.rfind(" ", a, a + MAX_QUOTE_CHARS)
+    b = cut if cut > a + MAX_QUOTE_CHARS // 2 else a + MAX_QUOTE_CHARS
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    return a, b
+
+
+def _sentence_window(text: str, start: int, end: int) -> tuple[int, int]:
     if len(text) <= QUOTE_CHARS:
         return 0, len(text)
     spans = sentence_spans(text)

@@ -96,7 +96,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.jsonl:
         out = sys.stdout
         for question in stdin_lines(getattr(sys.stdin, "buffer", sys.stdin)):
-            out.write(json_line(service.ask(question, k=args.k)) + "\n")
+            try:
+                answer = service.ask(question, k=args.k)
+            except VerbatimError as exc:  # one line per question, always: a clear no-answer, logged
+                answer = Answer.no_answer(question, str(exc))
+            out.write(json_line(answer) + "\n")
             out.flush()
         return 0
     question = as_text(" ".join(args.question))

@@ -76,16 +76,28 @@ def run_console(service, k: int = DEFAULT_QUOTES, stdin=None, stdout=None) -> in
                 print("No more passages for that question.")
                 continue
             offset += k
-            answer = service.ask(last, k=k, offset=offset)
-            more = answer.more
-            _print_answer(answer, False)
+            answer = _ask(service, last, k, offset)
+            more = bool(answer and answer.more)
             continue
         if line.startswith(":"):
             # echo the command made visible: a pasted escape sequence must not repaint the terminal
             print(f"Unknown command {visible(line)[:80]}; :help lists them.")
             continue
         last, offset = line, 0
-        answer = service.ask(line, k=k)
-        more = answer.more
-        _print_answer(answer, False)
+        answer = _ask(service, line, k, 0)
+        more = bool(answer and answer.more)
     return 0
+
+
+def _ask(service, question: str, k: int, offset: int):
+    """Ask and print; an unreadable index is a one-line apology, and the prompt keeps running."""
+    from bot.cli import _print_answer
+    from index.errors import VerbatimError
+
+    try:
+        answer = service.ask(question, k=k, offset=offset)
+    except VerbatimError as exc:
+        print(f"Sorry: {exc}")
+        return None
+    _print_answer(answer, False)
+    return answer

@@ -23,6 +23,16 @@ from index.search import Searcher
 log = logging.getLogger(__name__)
 
 
+UNAVAILABLE_REASON = "The index is not available right now; try again shortly."
+
+
+class AnswerUnavailableError(VerbatimError):
+    """The index could not be read for this question (damaged, closed, replaced mid-way)."""
+
+    def __init__(self) -> None:
+        super().__init__(UNAVAILABLE_REASON)
+
+
 class AnswerService:
     def __init__(self, searcher: Searcher, corpus: list[Path], report: BuildReport | None = None) -> None:
         self.searcher = searcher
@@ -46,10 +56,11 @@ class AnswerService:
         try:
             return self._answerer.answer(question, k=k, offset=offset)
         except (VerbatimError, sqlite3.DatabaseError) as exc:
-            # sqlite3.DatabaseError: damage on pages only this question touched; never a crash
+            # sqlite3.DatabaseError: damage on pages only this question touched. Not an abstention:
+            # "no answer in the sources" would be a false claim about the sources, so front ends get
+            # a named error and show their fixed apology.
             log.error("answering failed: %s", exc)
-            return Answer.no_answer(question if isinstance(question, str) else "",
-                                    "The index is not available right now; try again shortly.")
+            raise AnswerUnavailableError() from exc
 
     def sources(self) -> list[dict]:
         return self.searcher.documents()

@@ -79,10 +79,14 @@ def surface_words(text: str) -> list[str]:
     vocabulary and to join adjacent query words that the corpus writes as one compound.
     """
     out: list[str] = []
-    for match in _WORD.finditer(normalize(text)):
-        token = match.group()
+    append = out.append
+    numbers = NUMBER_WORDS
+    for token in _WORD.findall(normalize(text)):
+        if token.isalpha():  # the common case: a plain word (hot path of every build)
+            append(numbers.get(token, token))
+            continue
         if token[0].isdigit():
-            out.append(_number(token))
+            append(_number(token))
             continue
         if token.endswith("'s"):
             token = token[:-2]
@@ -92,11 +96,11 @@ def surface_words(text: str) -> list[str]:
             out.extend(parts)
             joined = "".join(parts)
             if len(parts) > 1:
-                out.append(joined)
+                append(joined)
             continue
         token = token.replace("'", "")
         if token:
-            out.append(NUMBER_WORDS.get(token, token))
+            append(numbers.get(token, token))
     return out
 
 
@@ -114,9 +118,21 @@ def lemma(word: str) -> str:
     return simplemma.lemmatize(word, lang="en").casefold()  # it capitalises proper nouns ("Gaza")
 
 
-@lru_cache(maxsize=500_000)
+_TERM_MEMO: dict[str, str | None] = {}
+_UNSET = object()
+
+
 def word_term(word: str) -> str | None:
-    """The index term of one normalised surface word, or None for a stop word."""
+    """The index term of one normalised surface word, or None for a stop word (memoised)."""
+    term = _TERM_MEMO.get(word, _UNSET)
+    if term is _UNSET:
+        if len(_TERM_MEMO) > 1_000_000:
+            _TERM_MEMO.clear()
+        term = _TERM_MEMO[word] = _word_term(word)
+    return term  # type: ignore[return-value]
+
+
+def _word_term(word: str) -> str | None:
     if word in STOP_WORDS:
         return None
     base = lemma(word)
@@ -131,7 +147,15 @@ def is_stop_word(word: str) -> bool:
 
 def terms_from_words(words: list[str]) -> list[str]:
     """Stop words out, lemma stems in: the terms the index stores and the query is scored with."""
-    return [t for t in map(word_term, words) if t is not None]
+    memo = _TERM_MEMO
+    out = []
+    for w in words:
+        t = memo.get(w, _UNSET)
+        if t is _UNSET:
+            t = word_term(w)
+        if t is not None:
+            out.append(t)
+    return out
 
 
 def analyze(text: str) -> list[str]:

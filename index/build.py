@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 import sys
 import time
@@ -34,6 +35,7 @@ from index.ingest import is_warning, iter_documents
 from index.model import Document, Problem
 from index.ranking import DEFAULT_B, DEFAULT_EPSILON, DEFAULT_K1, VARIANT, average_idf
 
+_ALNUM_RUN = re.compile(r"[^\W_]+")  # runs of letters/digits: what a near-duplicate key keeps
 MAX_SEGMENTS = 8
 # dropped spans whose words are page furniture (not headlines or date prefixes, which are metadata)
 BOILERPLATE_REASONS = frozenset({"page furniture", "paywall or browser notice", "syndication footer", "source line"})
@@ -120,8 +122,7 @@ class BuildParams:
 
 def dup_key(text: str) -> str:
     """Key shared by near-identical passages: case, quote style, punctuation and spacing ignored."""
-    norm = unicodedata.normalize("NFKC", text).casefold()
-    words = "".join(ch if ch.isalnum() else " " for ch in norm).split()
+    words = _ALNUM_RUN.findall(unicodedata.normalize("NFKC", text).casefold())
     return hashlib.sha1(" ".join(words).encode("utf-8")).hexdigest()[:20]
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from contextlib import contextmanager
+from typing import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,7 +43,10 @@ class Searcher:
         self._conn = conn
         self._lock = threading.RLock()
         self._surface: list[str] | None = None
-        self._load()
+        self._depth = 0
+        self._version: tuple | None = None
+        with self.snapshot():
+            pass  # loads the index inside one read transaction
 
     @classmethod
     def open(cls, db_path: Path | str) -> "Searcher":
@@ -58,7 +63,9 @@ class Searcher:
             if not meta:
                 raise IndexNotBuiltError(str(self.db_path))
             if meta.get("tokenizer_version") != TOKENIZER_VERSION or meta.get("schema_version") != store.SCHEMA_VERSION:
-                raise IndexOutdatedError(str(self.db_path), f"tokenizer {meta.get('tokenizer_version')} != {TOKENIZER_VERSION}")
+                raise IndexOutdatedError(str(self.db_path),
+                                         f"tokenizer {meta.get('tokenizer_version')}, schema {meta.get('schema_version')}; "
+                                         f"this version uses tokenizer {TOKENIZER_VERSION}, schema {store.SCHEMA_VERSION}")
             self.meta = meta
             self.params = Bm25Params(k1=float(meta["k1"]), b=float(meta["b"]), epsilon=float(meta["epsilon"]))
             self.stats = CorpusStats(int(meta["n_chunks"]), int(meta["total_length"]), float(meta["average_idf"]))
@@ -81,10 +88,32 @@ class Searcher:
     def refresh(self) -> bool:
         """Pick up a build committed by another process since we loaded. Cheap: two tiny queries."""
         with self._lock:
-            if self._data_version() != self._version:
+            if self._version is None or self._data_version() != self._version:
                 self._load()
                 return True
             return False
+
+    @contextmanager
+    def snapshot(self) -> Iterator["Searcher"]:
+        """One consistent view of the index for everything inside: a read transaction (WAL keeps
+        it stable while a build commits), after picking up any build committed before it began.
+        Without it, a build committing between two SELECTs of one question could mix two states."""
+        with self._lock:
+            outer = self._depth == 0
+            if outer:
+                self._conn.execute("BEGIN")
+            self._depth += 1
+            try:
+                if outer:
+                    try:
+                        self.refresh()
+                    except sqlite3.DatabaseError as exc:
+                        raise IndexCorruptError(str(self.db_path), str(exc)) from exc
+                yield self
+            finally:
+                self._depth -= 1
+                if outer and self._conn.in_transaction:
+                    self._conn.execute("COMMIT")
 
     def close(self) -> None:
         self._conn.close()
@@ -244,9 +273,9 @@ class Searcher:
         return top_k(ids, scores, k)
 
     def search(self, query: str, k: int = 10) -> list[SearchHit]:
-        self.refresh()
-        analysis = self.analyze_query(query)
-        return self.hits(self.rank(analysis.terms, k))
+        with self.snapshot():
+            analysis = self.analyze_query(query)
+            return self.hits(self.rank(analysis.terms, k))
 
     # ---- fetching ------------------------------------------------------------------------
     def hits(self, ranked: list[tuple[int, float]], with_duplicates: bool = True) -> list[SearchHit]:

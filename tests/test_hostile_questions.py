@@ -200,9 +200,6 @@ def test_service_takes_any_str_in_process(seeds_db):
         service.close()
 
 
-@pytest.mark.xfail(reason="bot/answering.py echoes the original question, so a lone surrogate from a JSON "
-                          "payload makes Answer.to_json() unencodable as UTF-8 (reported to the lead)",
-                   strict=False)
 def test_answer_json_is_utf8_encodable_for_lone_surrogates(seeds_db):
     from bot.service import AnswerService
 

@@ -377,8 +377,9 @@ def test_corrupt_index_is_refused_then_set_aside_and_rebuilt(damage: str, tmp_pa
 def test_damage_met_only_by_a_query_is_one_line_and_no_crash(tmp_path: Path, db: Path, corpus: Path,
                                                              caplog: pytest.LogCaptureFixture) -> None:
     """A bad page that opening the index does not read (here: the postings table's page): the CLI
-    prints one line naming the rebuild, the service answers "not available" instead of crashing."""
-    from bot.service import AnswerService
+    prints one line naming the rebuild; the service raises its named error (front ends show a fixed
+    apology, never a false "no answer in the sources"); `ask --jsonl` still writes one clear line."""
+    from bot.service import UNAVAILABLE_REASON, AnswerService, AnswerUnavailableError
 
     conn = sqlite3.connect(str(db))
     page_size = conn.execute("PRAGMA page_size").fetchone()[0]
@@ -395,11 +396,16 @@ def test_damage_met_only_by_a_query_is_one_line_and_no_crash(tmp_path: Path, db:
     caplog.set_level(logging.INFO, logger="bot.service")
     service = AnswerService.open(db, [corpus], refresh=False)
     try:
-        answer = service.ask("Which cables were replaced on the bridge?")
-        assert answer.to_dict()["quotes"] == []
+        with pytest.raises(AnswerUnavailableError):
+            service.ask("Which cables were replaced on the bridge?")
     finally:
         service.close()
     assert any("answering failed" in r.getMessage() and "malformed" in r.getMessage() for r in caplog.records)
+    out = subprocess.run([sys.executable, "-m", "bot", "ask", "--jsonl", "--db", str(db), "--corpus", str(corpus)],
+                         input="Which cables were replaced on the bridge?\n", capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "VERBATIM_QUIET_BUILD": "1"})
+    [line] = out.stdout.splitlines()
+    assert json.loads(line)["status"] == "no_answer" and json.loads(line)["reason"] == UNAVAILABLE_REASON
 
 
 def test_empty_index_file_counts_as_not_built(tmp_path: Path, corpus: Path) -> None:

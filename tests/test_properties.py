@@ -283,9 +283,6 @@ def test_every_quote_is_an_exact_slice_of_its_file(data):
             service.close()
 
 
-@pytest.mark.xfail(reason="bot/answering.py _window quotes a whole sentence however long; with "
-                          "`index build --max-chars` above 1000 a long sentence becomes a quote over "
-                          "1,000 characters (reported to the lead)", strict=False)
 def test_quotes_stay_under_the_limit_with_large_chunks(tmp_path):
     """`python -m index build --max-chars 3000` is allowed; quotes must still be at most 1,000 chars."""
     from bot.service import AnswerService
