@@ -133,6 +133,13 @@ def targets(v: View) -> list[str]:
     out += _table(["dataset", "p50 ms: Verbatim / bm25s+numba (≤ 1×)", "rank-bm25 p50 ÷ Verbatim p50 (≥ 500×)",
                    "cold start s (≤ 1)", "build s: Verbatim / bm25s (≤ 1×)", "serving peak RSS MiB (≤ 1,536)",
                    "disk MiB: Verbatim / bm25s (≤ 1×)"], rows, right_from=1)
+    seeds = v.runs.get("seeds|verbatim|bot")
+    if seeds and seeds.get("ok"):
+        cold = _med(seeds["cold_s"])
+        qps = seeds["jsonl_n"] / _med(seeds["jsonl_wall_s"])
+        out += [f"Seeds (`python -m bot ask --json`, index already built): cold process {_f(cold)} s "
+                f"(target < 0.5 s, n={len(seeds['cold_s'])}); `--jsonl` {_f(qps)} questions/s for "
+                f"{seeds['jsonl_n']} questions, whole process including start-up (target ≥ 500).", ""]
     out += ["Targets apply at synth-1M; smaller sizes show the trend. Verbatim's build time includes reading "
             "and chunking the JSONL file (the peers get the texts already in memory), so the build ratio is "
             "conservative for Verbatim. *serving peak RSS* is the whole query process (interpreter, "

@@ -435,6 +435,47 @@ class Bench:
             self.data["runs"][key] = res
             self.save()
 
+    def seeds(self) -> None:
+        """The issue's seeds targets: `python -m bot ask` from a cold process, and `--jsonl` throughput."""
+        key = "seeds|verbatim|bot"
+        if self.have(key):
+            return
+        dev = REPO.parent / "shared" / "eval" / "seeds-dev.jsonl"
+        questions = [json.loads(line)["question"] for line in dev.read_text().splitlines() if line.strip()]
+        db = self.work / "index" / "seeds" / "verbatim" / "index.db"
+        db.parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **THREAD_ENV}
+        base = [sys.executable, "-m", "bot", "ask", "--db", str(db), "--corpus", str(REPO / "seeds"), "--json"]
+
+        def run(args, stdin=None):
+            t0 = time.perf_counter()
+            p = subprocess.run(args, input=stdin, capture_output=True, text=True, cwd=REPO, env=env, timeout=600)
+            return time.perf_counter() - t0, p
+
+        out: dict = {"ok": True}
+        first, p = run(base + [questions[0]])  # builds the index if missing or outdated
+        out["first_run_s"] = first
+        if p.returncode:
+            self.data["runs"][key] = {"ok": False, "error": p.stderr.strip()[-500:]}
+            self.save()
+            return
+        out["cold_s"] = [run(base + [q])[0] for q in questions[:max(3, self.args.repeats)]]
+        n = 1000
+        lines = "\n".join(questions[i % len(questions)] for i in range(n)) + "\n"
+        walls = []
+        for _ in range(max(1, min(3, self.args.repeats))):
+            wall, p = run(base[:-1] + ["--jsonl"], stdin=lines)
+            if p.returncode or len(p.stdout.splitlines()) != n:
+                out = {"ok": False, "error": f"--jsonl gave {len(p.stdout.splitlines())} lines: {p.stderr[-300:]}"}
+                break
+            walls.append(wall)
+        if out.get("ok"):
+            out["jsonl_n"], out["jsonl_wall_s"] = n, walls
+            print(f"  seeds: bot ask cold {med(out['cold_s']):.3f} s; --jsonl {n / med(walls):.0f} questions/s "
+                  f"(whole process, {n} questions)", flush=True)
+        self.data["runs"][key] = out
+        self.save()
+
     _ids_cache: dict = {}
 
     def ids(self, corpus: Path) -> list[str]:
@@ -514,6 +555,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sizes", default="10k,100k", help="synthetic sizes, comma list of 10k,100k,1M ('' = none)")
     ap.add_argument("--engines", default="all", help=f"comma list of {','.join(ENGINE_ORDER)} or 'all'")
     ap.add_argument("--no-scifact", action="store_true", help="skip the SciFact dataset")
+    ap.add_argument("--no-seeds", action="store_true", help="skip the seeds `python -m bot ask` timings")
     ap.add_argument("--phases", default="build,query,cold,quality")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--combo-limit", type=float, default=900, help="skip a build predicted longer (s)")
@@ -542,6 +584,9 @@ def main(argv: list[str] | None = None) -> None:
             [f"synth-{s.strip()}" for s in args.sizes.split(",") if s.strip()]
         bench.meta()
         bench.save()
+        if not args.no_seeds and "verbatim" in engines:
+            print("== seeds", flush=True)
+            bench.seeds()
         for ds in datasets:
             print(f"== {ds}", flush=True)
             paths = dataset_paths(ds, args.work)
