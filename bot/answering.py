@@ -19,6 +19,7 @@ from bot.evidence import Evidence, assess, count_focus, expected_type, stand_ins
 from bot.paraphrase import SYNONYM_CREDIT, expansions
 from bot.question import clean_question, quoted_phrases, retrieval_text
 from index.analyzer import STOP_WORDS
+from index.store import text_digest
 from index.ranking import raw_idf
 from index.model import SearchHit
 from index.search import Searcher
@@ -152,10 +153,13 @@ class Answerer:
         a, b = _window(hit.text, ev.best.start, ev.best.end)
         start, end = hit.start + a, hit.start + b
         text = hit.text[a:b]
-        source_text = self.searcher.document_text(hit.doc_id)
-        if source_text is None or source_text[start:end] != text:
-            log.error("verbatim check failed for %s [%d:%d]; quote dropped", hit.source, start, end)
+        source_text = self.searcher.source_text(hit.doc_id)
+        if (source_text is None or hit.digest is None
+                or text_digest(source_text[hit.start:hit.end]) != hit.digest):
+            # the source no longer says what was indexed (edited, truncated, gone) or the index is damaged
+            log.error("verbatim check failed for %s [%d:%d]; quote dropped", hit.source, hit.start, hit.end)
             return None
+        text = source_text[start:end]  # cut from the source itself: an exact slice by construction
         highlights = tuple((hit.start + ha, hit.start + hb) for ha, hb in ev.highlight
                            if a <= ha < hb <= b)
         also = tuple(Citation(source=d.source, start=d.start, end=d.end, paragraph=d.paragraph, title=d.title,

@@ -28,6 +28,7 @@ from typing import Iterable
 import numpy as np
 
 from index import store
+from index.store import text_digest
 from index.analyzer import TOKENIZER_VERSION, surface_words, terms_from_words, word_term
 from index.chunking import DEFAULT_MAX_CHARS, DEFAULT_MIN_WORDS, chunk_document
 from index.errors import IndexBusyError, IndexCorruptError, IndexWriteError, VerbatimError
@@ -120,10 +121,11 @@ class BuildParams:
                 "max_chars": self.max_chars, "min_words": self.min_words, "title_terms": self.title_terms}
 
 
-def dup_key(text: str) -> str:
+def dup_key(text: str) -> int:
     """Key shared by near-identical passages: case, quote style, punctuation and spacing ignored."""
     words = _ALNUM_RUN.findall(unicodedata.normalize("NFKC", text).casefold())
-    return hashlib.sha1(" ".join(words).encode("utf-8")).hexdigest()[:20]
+    digest = hashlib.sha1(" ".join(words).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)  # 8 bytes in SQLite, not a 20-char string
 
 
 def _fingerprint(doc: Document) -> str:
@@ -179,9 +181,10 @@ class _Writer:
         publisher = doc.publisher or meta.get("publisher")
         cur = self.conn.execute(
             "INSERT INTO documents (doc_id, source, root, title, date, url, publisher, fingerprint, text, body_start,"
-            " n_chunks, meta) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            " n_chunks, meta, path) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (doc.doc_id, doc.source, "", title, date, doc.url, publisher, _fingerprint(doc), doc.text,
-             getattr(doc, "body_start", 0), len(chunked.chunks), json.dumps(meta, ensure_ascii=False)),
+             getattr(doc, "body_start", 0), len(chunked.chunks), json.dumps(meta, ensure_ascii=False),
+             getattr(doc, "path", None)),
         )
         doc_row = cur.lastrowid
         rows = []
@@ -202,10 +205,10 @@ class _Writer:
                 self.live.append(0)
             self.length[cid] = len(terms)
             self.live[cid] = 1
-            rows.append((cid, doc_row, chunk.start, chunk.end, chunk.paragraph, chunk.part, chunk.text,
-                         len(terms), dup_key(chunk.text)))
+            rows.append((cid, doc_row, chunk.start, chunk.end, chunk.paragraph, chunk.part,
+                         len(terms), dup_key(chunk.text), text_digest(chunk.text)))
         self.conn.executemany(
-            "INSERT INTO chunks (id, doc, start, end, paragraph, part, text, length, dup_key) VALUES (?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO chunks (id, doc, start, end, paragraph, part, length, dup_key, digest) VALUES (?,?,?,?,?,?,?,?,?)",
             rows,
         )
         return len(rows)
@@ -218,9 +221,9 @@ class _Writer:
         for a, b, reason in chunked.dropped:
             if reason in BOILERPLATE_REASONS:
                 self.boiler_delta.subtract(surface_words(text[a:b]))
-        chunks = self.conn.execute("SELECT id, text FROM chunks WHERE doc = ?", (doc_row,)).fetchall()
-        for cid, text in chunks:
-            words, terms = chunk_terms(text, title, self.params)
+        chunks = self.conn.execute("SELECT id, start, end FROM chunks WHERE doc = ?", (doc_row,)).fetchall()
+        for cid, start, end in chunks:
+            words, terms = chunk_terms(text[start:end], title, self.params)
             self.surface_delta.subtract(words)
             for term in set(terms):
                 tid = self.term_ids.get(term)

@@ -322,7 +322,8 @@ class _Walker:
     # Formats
 
     def _plain(self, path: Path, rel: str, data: bytes, text: str, meta: dict[str, str]) -> Document:
-        return Document(doc_id=rel, source=rel, text=text, content_hash=_sha256(data), **_fields(meta))
+        return Document(doc_id=rel, source=rel, text=text, content_hash=_sha256(data),
+                        path=os.path.abspath(path), **_fields(meta))
 
     def _markdown(self, path: Path, rel: str, data: bytes, text: str, meta: dict[str, str]) -> Document | None:
         found: dict[str, str] = {}
@@ -340,7 +341,7 @@ class _Walker:
             if heading:
                 merged["title"] = " ".join(heading.group(1).split())
         return Document(doc_id=rel, source=rel, text=text, content_hash=_sha256(data), body_start=body_start,
-                        **_fields(merged))
+                        path=os.path.abspath(path), **_fields(merged))
 
     def _front_matter(self, path: Path, raw: str, first_line: int) -> dict[str, str]:
         import yaml  # imported lazily: only Markdown corpora pay for it

@@ -28,6 +28,9 @@ class Document:
     # Where the indexable body starts in `text` (after Markdown front matter); chunks come from
     # text[body_start:] but keep offsets into the whole `text`, so the verbatim check stays exact.
     body_start: int = 0
+    # absolute path of the file when `text` is exactly that file's decoded content (.txt, .md), so
+    # quotes can be cut from, and verified against, the file itself; None for HTML and JSONL records
+    path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class SearchHit:
     title: str | None = None
     date: str | None = None
     group: int | None = None  # near-duplicate group id shared with identical passages elsewhere
+    digest: int | None = None  # 8-byte digest of the chunk text taken when it was indexed
     duplicates: tuple["DuplicateRef", ...] = field(default_factory=tuple)
 
 

@@ -7,6 +7,7 @@ words the corpus writes as one compound are also matched joined ("cease fire" ->
 """
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -77,6 +78,7 @@ class Searcher:
             self._word_cache: dict[str, tuple | None] = {}
             self._terms_cache: dict[str, list[str]] = {}
             self._dup_cache: dict[int, tuple[DuplicateRef, ...]] = {}
+            self._file_cache: dict[str, tuple[tuple, str]] = {}
             self._version = self._data_version()
         except (sqlite3.DatabaseError, KeyError, ValueError) as exc:
             raise IndexCorruptError(str(self.db_path), str(exc)) from exc
@@ -284,16 +286,20 @@ class Searcher:
         ids = [cid for cid, _ in ranked]
         marks = ",".join("?" * len(ids))
         rows = {r[0]: r for r in self._conn.execute(
-            "SELECT c.id, d.doc_id, d.source, c.start, c.end, c.text, c.paragraph, d.title, d.date, c.dup_key "
+            "SELECT c.id, d.doc_id, d.source, c.start, c.end, substr(d.text, c.start + 1, c.end - c.start), "
+            "c.paragraph, d.title, d.date, c.dup_key, c.digest "
             f"FROM chunks c JOIN documents d ON d.id = c.doc WHERE c.id IN ({marks})", ids)}
         out = []
         for cid, score in ranked:
             r = rows.get(cid)
             if r is None:
                 continue
+            if r[5] is None or len(r[5]) != r[4] - r[3]:  # SQLite's substr stops at an embedded NUL
+                full = self.document_text(r[1]) or ""
+                r = r[:5] + (full[r[3]:r[4]],) + r[6:]
             dups = self.duplicates(cid, r[9]) if with_duplicates else ()
             out.append(SearchHit(chunk_id=cid, doc_id=r[1], source=r[2], score=score, start=r[3], end=r[4],
-                                 text=r[5], paragraph=r[6], title=r[7], date=r[8], duplicates=dups))
+                                 text=r[5], paragraph=r[6], title=r[7], date=r[8], duplicates=dups, digest=r[10]))
         return out
 
     def duplicates(self, chunk_id: int, key: str) -> tuple[DuplicateRef, ...]:
@@ -308,6 +314,29 @@ class Searcher:
             (key, chunk_id)).fetchall()
         refs = self._dup_cache[chunk_id] = tuple(DuplicateRef(*r) for r in rows)
         return refs
+
+    def source_text(self, doc_id: str) -> str | None:
+        """The document's text from its source: the file itself when the document is a whole file
+        (read fresh if it changed on disk), else the text stored at indexing (HTML, JSONL records).
+        Quotes are cut from this, so what is shown is what the source says now."""
+        row = self._conn.execute("SELECT path FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        path = row[0] if row else None
+        if not path:
+            return self.document_text(doc_id)
+        try:
+            st = os.stat(path)
+            key = (path, st.st_mtime_ns, st.st_size)
+            cached = self._file_cache.get(path)
+            if cached and cached[0] == key:
+                return cached[1]
+            with open(path, "rb") as f:
+                text = f.read().decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None  # the source is gone or unreadable: nothing can be quoted from it
+        if len(self._file_cache) > 256:
+            self._file_cache.clear()
+        self._file_cache[path] = (key, text)
+        return text
 
     def document_text(self, doc_id: str) -> str | None:
         row = self._conn.execute("SELECT text FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()

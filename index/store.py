@@ -24,9 +24,18 @@ import numpy as np
 
 from index.errors import IndexCorruptError, IndexNotBuiltError, IndexWriteError
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 CHUNK_DTYPE = np.uint32
 TF_DTYPE = np.uint16
+
+
+def text_digest(text: str) -> int:
+    """8-byte digest of a passage's exact text, stored per chunk so a quote can be verified against
+    its source at answer time (a changed source or a damaged index then withholds the quote)."""
+    import hashlib
+
+    raw = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(raw, "big", signed=True)
 
 
 def connect(path: Path, *, create: bool = False, readonly: bool = False) -> sqlite3.Connection:
@@ -96,14 +105,16 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
     if "documents" not in db.table_names():
         db["documents"].create(
             {"id": int, "doc_id": str, "source": str, "root": str, "title": str, "date": str, "url": str,
-             "publisher": str, "fingerprint": str, "text": str, "body_start": int, "n_chunks": int, "meta": str},
+             "publisher": str, "fingerprint": str, "text": str, "body_start": int, "n_chunks": int, "meta": str,
+             "path": str},
             pk="id", not_null={"doc_id"},
         )
         db["documents"].create_index(["doc_id"], unique=True)
     if "chunks" not in db.table_names():
         db["chunks"].create(
-            {"id": int, "doc": int, "start": int, "end": int, "paragraph": int, "part": int, "text": str,
-             "length": int, "dup_key": str},
+            # no text column: a chunk is documents.text[start:end] (stored once, sliced on demand)
+            {"id": int, "doc": int, "start": int, "end": int, "paragraph": int, "part": int,
+             "length": int, "dup_key": int, "digest": int},
             pk="id",
         )
         db["chunks"].create_index(["doc"])

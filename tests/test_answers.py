@@ -100,15 +100,35 @@ def test_more_pages_through_further_passages_without_repeats(service):
     assert (second.quotes[0].source, second.quotes[0].start) != (first.quotes[0].source, first.quotes[0].start)
 
 
-def test_a_quote_that_no_longer_matches_its_source_is_dropped_and_logged(tmp_path, seeds_dir, caplog):
-    """Tamper with the stored source text of a real index: the quote must be withheld, never shown."""
+def test_a_source_edited_after_indexing_is_never_quoted_and_is_logged(tmp_path, corpus_copy, caplog):
+    """Quotes are cut from the source file itself and checked against the digest taken when the
+    passage was indexed: a source that no longer says what was indexed yields no quote from it."""
     db = tmp_path / "i.db"
-    svc = AnswerService.open(db, [seeds_dir])
+    svc = AnswerService.open(db, [corpus_copy])
     good = svc.ask("who is steve witkof")
-    assert good.status == "answered"
+    assert good.status == "answered" and good.quotes[0].source == "004_e2ebf3ea3f42602b.txt"
     svc.close()
+    path = corpus_copy / "004_e2ebf3ea3f42602b.txt"
+    path.write_bytes(path.read_bytes().replace("Witkoff".encode(), "Witkoph".encode()))
+    svc = AnswerService.open(db, [corpus_copy], refresh=False)  # the index is now stale on purpose
+    with caplog.at_level(logging.ERROR, logger="bot.answering"):
+        a = svc.ask("who is steve witkof")
+    assert all(q.source != "004_e2ebf3ea3f42602b.txt" for q in a.quotes)
+    assert "verbatim check failed" in caplog.text
+    svc.close()
+    svc = AnswerService.open(db, [corpus_copy])  # a refresh re-indexes the edited file
+    again = svc.ask("steve witkoph")
+    assert again.status == "answered" and "Witkoph" in again.quotes[0].text
+    svc.close()
+
+
+def test_a_damaged_index_row_is_never_quoted(tmp_path, seeds_dir, caplog):
+    """Offsets in the index that no longer point at the indexed passage (a damaged row) fail the
+    digest check: the bot withholds the quote instead of showing a wrong slice."""
+    db = tmp_path / "i.db"
+    AnswerService.open(db, [seeds_dir]).close()
     conn = sqlite3.connect(db)
-    conn.execute("UPDATE documents SET text = replace(text, 'Witkoff', 'Witkoph') WHERE doc_id = ?",
+    conn.execute("UPDATE chunks SET end = end + 1 WHERE doc = (SELECT id FROM documents WHERE doc_id = ?)",
                  ("004_e2ebf3ea3f42602b.txt",))
     conn.execute("UPDATE meta SET value = '\"tampered\"' WHERE key = 'built_at'")
     conn.commit()

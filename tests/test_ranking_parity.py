@@ -30,7 +30,8 @@ def _rank_bm25_view(db: Path, params: BuildParams) -> tuple[list[int], list[list
     """The live chunks in id order and their tokens, computed the way the build computes them."""
     conn = sqlite3.connect(db)
     rows = conn.execute(
-        "SELECT c.id, c.text, d.title FROM chunks c JOIN documents d ON d.id = c.doc ORDER BY c.id").fetchall()
+        "SELECT c.id, substr(d.text, c.start + 1, c.end - c.start), d.title FROM chunks c "
+        "JOIN documents d ON d.id = c.doc ORDER BY c.id").fetchall()
     conn.close()
     return [r[0] for r in rows], [chunk_terms(r[1], r[2], params)[1] for r in rows]
 
