@@ -132,12 +132,31 @@ def top_docs(chunk_hits: Iterable[tuple[str, float]], k: int = TOP_DOCS) -> dict
 
 # ---------------------------------------------------------------- the CLI
 
+# Where `python -m index` is imported from: the working tree, or a `git archive` snapshot of one
+# commit (--at REV) so a figure can be measured while others are editing index/.
+SRC = REPO
+SRC_REV: str | None = None
+
+
+def use_commit(rev: str) -> None:
+    """Export index/ at `rev` into the work dir and run the CLI from there."""
+    global SRC, SRC_REV
+    sha = subprocess.run(["git", "rev-parse", "--short", rev], cwd=REPO, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    dest = WORK / "scifact" / f"src-{sha}"
+    if not (dest / "index" / "__main__.py").exists():
+        dest.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "archive", sha, "index"], cwd=REPO, capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    SRC, SRC_REV = dest, sha
+
+
 def _env() -> dict[str, str]:
-    return dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return dict(os.environ, PYTHONPATH=str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", ""))
 
 
 def _cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "index", *args], cwd=REPO, input=stdin, env=_env(),
+    proc = subprocess.run([sys.executable, "-m", "index", *args], cwd=SRC, input=stdin, env=_env(),
                           capture_output=True, text=True, encoding="utf-8")
     if proc.returncode != 0:
         raise SystemExit(f"python -m index {' '.join(args[:3])} ... failed ({proc.returncode}):\n"
@@ -185,7 +204,7 @@ def search(db: Path, queries: Mapping[str, str], depth: int = DEFAULT_DEPTH,
     errfile = workdir / "search.stderr"
     with qfile.open("rb") as stdin, errfile.open("wb") as stderr, subprocess.Popen(
             [sys.executable, "-m", "index", "search", "--db", str(db), "-k", str(depth), "--jsonl"],
-            cwd=REPO, env=_env(), stdin=stdin, stdout=subprocess.PIPE, stderr=stderr,
+            cwd=SRC, env=_env(), stdin=stdin, stdout=subprocess.PIPE, stderr=stderr,
             text=True, encoding="utf-8") as proc:
         lines = (line for line in proc.stdout if line.strip())
         for qid, text, line in zip(ids, texts, lines):
@@ -202,6 +221,20 @@ def search(db: Path, queries: Mapping[str, str], depth: int = DEFAULT_DEPTH,
     return run, seconds
 
 
+def code_version() -> str:
+    """The commit the figures describe, marked "+dirty" when index/ has uncommitted edits."""
+    if SRC_REV:
+        return SRC_REV
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "index"], cwd=REPO,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
 def evaluate_setting(split: str, k1: float, b: float, options: tuple[str, ...] = (),
                      depth: int = DEFAULT_DEPTH, fresh: bool = True) -> dict:
     """Build (fresh, or incrementally re-parameterise an existing db) and score one setting."""
@@ -213,7 +246,7 @@ def evaluate_setting(split: str, k1: float, b: float, options: tuple[str, ...] =
         raise SystemExit(f"index reports k1={stats.get('k1')} b={stats.get('b')}, asked for {k1:g}/{b:g}")
     run, search_s = search(db, {q: queries[q] for q in qrels}, depth)
     result = evaluate(run, qrels)
-    result.update(split=split, k1=k1, b=b, options=list(options), depth=depth, fresh_build=fresh,
+    result.update(code=code_version(), split=split, k1=k1, b=b, options=list(options), depth=depth, fresh_build=fresh,
                   build_seconds=round(build_s, 2), search_seconds=round(search_s, 2),
                   queries_under_100_docs=sum(len(r) < TOP_DOCS for r in run.values()),
                   index={k: stats.get(k) for k in ("variant", "epsilon", "tokenizer_version", "analysis",
@@ -280,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="comma-separated --max-chars values the grid tries")
     ap.add_argument("--grid-title-terms", default=",".join(GRID_TITLE_TERMS),
                     help="comma-separated on/off values of --title-terms the grid tries")
+    ap.add_argument("--at", metavar="REV", help="measure index/ as committed at REV (a git archive "
+                    "snapshot), not the working tree")
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--grid", action="store_true", help="tune on the train qrels")
     mode.add_argument("--report", action="store_true", help="score the train-chosen setting on test, once")
@@ -287,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     if (args.k1 is None) != (args.b is None):
         ap.error("give both --k1 and --b, or neither")
 
+    if args.at:
+        use_commit(args.at)
     grid_args = ([int(c) for c in args.grid_max_chars.split(",") if c],
                  [t for t in args.grid_title_terms.split(",") if t])
     if args.grid:
