@@ -141,8 +141,9 @@ SRC_REV: str | None = None
 def use_commit(rev: str) -> None:
     """Export index/ at `rev` into the work dir and run the CLI from there."""
     global SRC, SRC_REV
-    sha = subprocess.run(["git", "rev-parse", "--short", rev], cwd=REPO, capture_output=True, text=True,
-                         check=True).stdout.strip()
+    # name the snapshot by the last commit that touched index/, so later unrelated commits reuse it
+    sha = subprocess.run(["git", "log", "-1", "--format=%h", rev, "--", "index"], cwd=REPO,
+                         capture_output=True, text=True, check=True).stdout.strip()
     dest = WORK / "scifact" / f"src-{sha}"
     if not (dest / "index" / "__main__.py").exists():
         dest.mkdir(parents=True, exist_ok=True)
