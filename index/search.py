@@ -270,9 +270,60 @@ class Searcher:
                 acc[t] = 0.0
             return ids, scores
 
+    def _postings(self, terms: list[str]) -> list[tuple[np.ndarray, np.ndarray, float]]:
+        """(chunk ids, term frequencies, idf x repeats) per posting segment of the query's known terms."""
+        known = self.term_stats(terms)
+        counts: dict[str, int] = {}
+        for t in terms:
+            if t in known:
+                counts[t] = counts.get(t, 0) + 1
+        out = []
+        for term, repeat in counts.items():
+            tid, df = known[term]
+            w_idf = idf(self.stats, self.params, df) * repeat
+            for cb, tb in self._conn.execute("SELECT chunks, tfs FROM postings WHERE term = ?", (tid,)):
+                out.append((np.frombuffer(cb, dtype=np.uint32), np.frombuffer(tb, dtype=np.uint16), w_idf))
+        return out
+
     def rank(self, terms: list[str], k: int = 10) -> list[tuple[int, float]]:
-        ids, scores = self.score_terms(terms)
-        return top_k(ids, scores, k)
+        """Best k (chunk id, score), touching only the query terms' postings: term-at-a-time into a
+        reusable dense accumulator, then top-k over the touched entries without sorting them all.
+
+        A chunk occurs at most once per posting list, so its k best distinct chunks are among the
+        k x lists best touched entries; ties at the cut and dead chunks fall back to the exact path."""
+        if k <= 0:
+            return []
+        with self._lock:
+            lists = self._postings(terms)
+            if not lists:
+                return []
+            acc, norms = self._acc, self.norms
+            for ids, tfs, w_idf in lists:
+                acc[ids] += term_weights(tfs, norms[ids], w_idf, self.params)
+            cand = lists[0][0] if len(lists) == 1 else np.concatenate([ids for ids, _, _ in lists])
+            scores = acc[cand]
+            try:
+                m = k * len(lists)
+                if len(cand) > m:
+                    sel = np.argpartition(-scores, m - 1)[:m]
+                    cut = scores[sel].min()
+                    if np.count_nonzero(scores >= cut) > m:  # ties straddle the cut: be exact
+                        sel = np.flatnonzero(scores >= cut)
+                    cand_sel, score_sel = cand[sel], scores[sel]
+                else:
+                    cand_sel, score_sel = cand, scores
+                uniq, first = np.unique(cand_sel, return_index=True)
+                alive = self.live[uniq]
+                if not alive.all() and len(cand) > len(cand_sel):
+                    return self._rank_exact(cand, scores, k)  # dead chunks took places: redo exactly
+                return top_k(uniq[alive].astype(np.int64), score_sel[first][alive], k)
+            finally:
+                acc[cand] = 0.0
+
+    def _rank_exact(self, cand: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[int, float]]:
+        uniq, first = np.unique(cand, return_index=True)
+        alive = self.live[uniq]
+        return top_k(uniq[alive].astype(np.int64), scores[first][alive], k)
 
     def search(self, query: str, k: int = 10) -> list[SearchHit]:
         with self.snapshot():

@@ -93,3 +93,27 @@ def test_incremental_ranking_equals_full_rebuild(tmp_path):
         ra = [(h.doc_id, h.start, round(h.score, 9)) for h in a.search(query, 10)]
         rb = [(h.doc_id, h.start, round(h.score, 9)) for h in b_.search(query, 10)]
         assert ra == rb
+
+
+def test_fast_top_k_equals_exact_top_k_with_dead_chunks_and_ties(tmp_path):
+    """rank()'s partial selection must return exactly what sorting every match would."""
+    from index.ranking import top_k
+
+    rng = random.Random(3)
+    corpus = tmp_path / "c"
+    _write_corpus(corpus, rng, n_docs=40)
+    for i in range(0, 40, 7):  # identical documents make exact score ties
+        (corpus / f"twin{i}.txt").write_text("Alpha beta gamma. Alpha beta.", encoding="utf-8")
+    params = BuildParams(title_terms=False)
+    db = tmp_path / "i.db"
+    build_index([corpus], db, params=params)
+    for i in range(0, 40, 5):  # dead chunks in the postings until the next merge
+        (corpus / f"doc{i:03}.txt").unlink()
+    build_index([corpus], db, params=params)
+    searcher = Searcher.open(db)
+    vocab = VOCAB[:12]
+    for _ in range(60):
+        query = [rng.choice(vocab) for _ in range(rng.randint(1, 4))]
+        for k in (1, 3, 10):
+            ids, scores = searcher.score_terms(query)
+            assert searcher.rank(query, k) == top_k(ids, scores, k), (query, k)
