@@ -25,9 +25,14 @@ import sys
 import time
 from pathlib import Path
 
+import os
+
 REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+# run_bench.py --snapshot points this at an exported copy of one commit's `index`/`bot`, so every
+# child of a run measures the same code while the working tree keeps changing.
+SRC = Path(os.environ.get("VERBATIM_BENCH_SRC") or REPO)
+if str(SRC) not in sys.path:
+    sys.path.insert(0, str(SRC))
 
 _ALNUM = re.compile(r"[^\W_]+")
 
@@ -265,8 +270,9 @@ class Verbatim(Engine):
     def versions(self):
         import subprocess
         try:
-            rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                                 capture_output=True, text=True, timeout=5).stdout.strip()
+            rev = os.environ.get("VERBATIM_BENCH_REV") or subprocess.run(
+                ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                capture_output=True, text=True, timeout=5).stdout.strip()
         except OSError:
             rev = "?"
         return {"verbatim (git)": rev or "?"}

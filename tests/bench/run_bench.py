@@ -34,9 +34,11 @@ REPO = HERE.parents[1]
 WORK = HERE / "work"
 SCIFACT = REPO.parent / "shared" / "data" / "scifact"
 RESULTS_MD = HERE / "RESULTS.md"
-for p in (str(HERE), str(REPO)):
+for p in (str(REPO), str(HERE)):
     if p not in sys.path:
         sys.path.insert(0, p)
+if os.environ.get("VERBATIM_BENCH_SRC"):
+    sys.path.insert(0, os.environ["VERBATIM_BENCH_SRC"])
 
 import peers  # noqa: E402  (stdlib-only at import; engines import their libraries lazily)
 
@@ -445,11 +447,15 @@ class Bench:
         db = self.work / "index" / "seeds" / "verbatim" / "index.db"
         db.parent.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **THREAD_ENV}
+        src = os.environ.get("VERBATIM_BENCH_SRC")
+        if src:
+            env["PYTHONPATH"] = src
         base = [sys.executable, "-m", "bot", "ask", "--db", str(db), "--corpus", str(REPO / "seeds"), "--json"]
 
         def run(args, stdin=None):
             t0 = time.perf_counter()
-            p = subprocess.run(args, input=stdin, capture_output=True, text=True, cwd=REPO, env=env, timeout=600)
+            p = subprocess.run(args, input=stdin, capture_output=True, text=True, cwd=src or REPO, env=env,
+                               timeout=600)
             return time.perf_counter() - t0, p
 
         out: dict = {"ok": True}
@@ -516,8 +522,26 @@ class Bench:
         except OSError:
             rev = "?"
         vers["Verbatim (git HEAD)"] = rev
+        if os.environ.get("VERBATIM_BENCH_SRC"):
+            vers["Verbatim measured at (--snapshot)"] = os.environ.get("VERBATIM_BENCH_REV", "?")
         self.data["meta"] = {"machine": machine(), "versions": vers,
                              "args": {k: str(v) for k, v in vars(self.args).items()}}
+
+
+def snapshot(work: Path, rev: str) -> Path:
+    """Export `index/` and `bot/` of one commit (git archive, no change to the checkout) and make
+    every child import them: Verbatim's code keeps changing while a long run goes on."""
+    sha = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", rev], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    dest = work / "src" / sha
+    if not (dest / "index").exists():
+        dest.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", sha, "index", "bot"], capture_output=True,
+                                 check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    os.environ["VERBATIM_BENCH_SRC"] = str(dest)
+    os.environ["VERBATIM_BENCH_REV"] = sha
+    return dest
 
 
 def machine() -> str:
@@ -562,6 +586,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--phase-budget", type=float, default=300, help="build repeats of one engine (s)")
     ap.add_argument("--cold-budget", type=float, default=150, help="cold-start repeats of one engine (s)")
     ap.add_argument("--query-budget", type=float, default=240, help="timed passes of one engine (s)")
+    ap.add_argument("--snapshot", metavar="REV", help="measure Verbatim as of commit REV (e.g. HEAD), exported "
+                    "under work/src/, instead of the live working tree")
     ap.add_argument("--resume", action="store_true", help="skip measurements already in results.json")
     ap.add_argument("--report-only", action="store_true", help="only re-render RESULTS.md")
     ap.add_argument("--work", type=Path, default=WORK)
@@ -572,6 +598,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.child:
         return child_main(args.child, args.child_out)
     args.work.mkdir(parents=True, exist_ok=True)
+    if args.snapshot:
+        src = snapshot(args.work, args.snapshot)
+        print("measuring Verbatim from", src, flush=True)
+        sys.path.insert(0, str(src))
+        for mod in [m for m in sys.modules if m == "index" or m.startswith(("index.", "bot."))]:
+            del sys.modules[mod]
     bench = Bench(args)
     if not args.report_only:
         import report  # noqa: F401  (fail early if the renderer is broken)
