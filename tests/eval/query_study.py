@@ -16,18 +16,21 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import scifact  # noqa: E402
-from index import analyzer  # noqa: E402
-from index.analyzer import STOP_WORDS, surface_words  # noqa: E402
-from index.search import Searcher  # noqa: E402
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", type=Path, default=scifact.db_path())
     ap.add_argument("--depth", type=int, default=scifact.DEFAULT_DEPTH)
+    ap.add_argument("--at", metavar="REV", help="import index/ as committed at REV (as scifact.py --at)")
     args = ap.parse_args()
+    if args.at:
+        scifact.use_commit(args.at)
+    sys.path.insert(0, str(scifact.SRC))
+    from index import analyzer
+    from index.analyzer import STOP_WORDS, surface_words
+    from index.search import Searcher
     searcher = Searcher.open(args.db)
     with sqlite3.connect(args.db) as conn:
         doc_of = dict(conn.execute("SELECT c.id, d.doc_id FROM chunks c JOIN documents d ON d.id = c.doc"))

@@ -11,10 +11,13 @@ Why these rules (they make the figure comparable with the published BM25 baselin
   averaged over every query of the split, a query with no hits counting 0 (trec_eval `-c`);
 - every parameter is chosen on the train qrels (`--grid`); the test split is scored once (`--report`).
 
-Usage (from the repository root):
-    .venv/bin/python tests/eval/scifact.py --grid                 # tune k1/b on train (809 queries)
-    .venv/bin/python tests/eval/scifact.py --report               # chosen setting, test (300), once
-    .venv/bin/python tests/eval/scifact.py --split train --k1 0.9 --b 0.4   # one setting
+Usage (from the repository root; add `--at HEAD` to measure the committed index/, not the working tree):
+    .venv/bin/python tests/eval/scifact.py --grid     # train (809 claims): max-chars x k1 x b, ~10 min
+    .venv/bin/python tests/eval/scifact.py --report   # the train-chosen setting on test (300), once
+    .venv/bin/python tests/eval/scifact.py --split train --k1 0.9 --b 0.4 --option=--max-chars --option=1500
+Results: tests/eval/work/scifact-grid.json (every train point, the chosen one) and
+tests/eval/work/scifact.json (the test figure). Companion studies: tokenizer_study.py (tokenizer,
+chunking, BM25 variant with rank-bm25 outside the CLI), query_study.py (search-time query analysis).
 """
 from __future__ import annotations
 
