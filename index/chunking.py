@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 from index.clean import Verdict, classify, looks_like_headline, word_count
 from index.model import Chunk
-from index.sentences import sentence_spans
+from index.sentences import sentence_spans, trimmed as _trimmed
 
-DEFAULT_MAX_CHARS = 900
+DEFAULT_MAX_CHARS = 1500  # chosen on SciFact train (900 -> 1500: +0.0085 nDCG@10); quotes are windowed to <= 1,000
 DEFAULT_MIN_WORDS = 6
 _BLOCK_SEP = re.compile(r"\n[ \t\r\f\v]*\n")
 _ENDS_SENTENCE = re.compile(r"[.!?:;\"'”’)\]]\s*$")
@@ -27,14 +27,6 @@ class ChunkedDocument:
     chunks: list[Chunk]
     meta: dict[str, str] = field(default_factory=dict)
     dropped: list[tuple[int, int, str]] = field(default_factory=list)  # (start, end, reason) never indexed
-
-
-def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return (start, end) if end > start else None
 
 
 def paragraph_spans(text: str, body_start: int = 0) -> list[tuple[int, int]]:

@@ -16,7 +16,8 @@ _MAX_PYSBD = 20_000  # pysbd is quadratic-ish on giant unpunctuated runs; fall b
 _FALLBACK = re.compile(r"[^.!?\n]+(?:[.!?]+[\"'”’)]*|\n|$)")
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
+def trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """(start, end) with surrounding whitespace removed, or None if nothing but whitespace."""
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
@@ -47,16 +48,16 @@ def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
                 seg_start = a
                 for m in re.finditer(r"\n", text[a:b]):
                     cut = a + m.start()
-                    t = _trim(text, seg_start, cut)
+                    t = trimmed(text, seg_start, cut)
                     if t:
                         spans.append(t)
                     seg_start = cut + 1
-                t = _trim(text, seg_start, b)
+                t = trimmed(text, seg_start, b)
                 if t:
                     spans.append(t)
             return tuple(spans)
     for m in _FALLBACK.finditer(text):
-        t = _trim(text, m.start(), m.end())
+        t = trimmed(text, m.start(), m.end())
         if t:
             spans.append(t)
     return tuple(spans)
