@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sqlite3
 import statistics
 import sys
@@ -27,8 +28,9 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+SRC = os.environ.get("VERBATIM_BENCH_SRC") or str(REPO)  # a run_bench --snapshot export, if given
+if SRC not in sys.path:
+    sys.path.insert(0, SRC)
 
 from index.ranking import idf as bm25_idf  # noqa: E402
 from index.ranking import length_norm, top_k  # noqa: E402
@@ -254,6 +256,75 @@ def maxscore3(P: "Postings", terms: list[str], k: int) -> list[tuple[int, float]
     return P._finish(np.unique(cand), len(info), k, touched, unique=True)
 
 
+def rank_maxscore(searcher, terms: list[str], k: int, state: dict) -> list[tuple[int, float]]:
+    """Drop-in shape for `Searcher.rank` on today's storage: exact MaxScore with no stored bounds.
+
+    Works on `searcher._postings(terms)` (one (ids, tfs, idf x repeats) per term and segment) and
+    computes weights on the fly, so nothing about the index changes. Upper bound of a list: idf x
+    (k1 + 1), the limit of tf(k1+1)/(tf+norm); valid for any avgdl, so incremental updates cannot
+    make it stale. Threshold theta: real scores of the live chunks of the shortest list.
+    """
+    from index.ranking import term_weights
+    p = searcher.params
+    lists = searcher._postings(terms)
+    if not lists or k <= 0:
+        return []
+    n = len(searcher.lengths)
+    if state.get("n") != n:
+        state.update(n=n, acc=np.zeros(n), flag=np.zeros(n, dtype=bool))
+    acc, flag, norms, live = state["acc"], state["flag"], searcher.norms, searcher.live
+
+    def add_where_flagged(ids, tfs, w):
+        m = flag[ids]
+        hit = ids[m]
+        acc[hit] += term_weights(tfs[m], norms[hit], w, p)
+
+    bounds = [w * (p.k1 + 1.0) for _, _, w in lists]
+    theta = 0.0
+    if len(lists) > 1:
+        s_i = min(range(len(lists)), key=lambda i: len(lists[i][0]))
+        seed = lists[s_i][0]
+        seed = seed[live[seed]]
+        if len(seed) >= k:
+            flag[seed] = True
+            for ids, tfs, w in lists:
+                add_where_flagged(ids, tfs, w)
+            sc = acc[seed]
+            theta = float(np.partition(sc, len(sc) - k)[len(sc) - k])
+            acc[seed] = 0.0
+            flag[seed] = False
+    order = sorted(range(len(lists)), key=lambda i: bounds[i])
+    cum, n_non = 0.0, 0
+    for i in order:
+        if cum + bounds[i] < theta * (1 - 1e-12):
+            cum += bounds[i]
+            n_non += 1
+        else:
+            break
+    essential = [lists[i] for i in order[n_non:]]
+    for ids, tfs, w in essential:
+        acc[ids] += term_weights(tfs, norms[ids], w, p)
+    cand = essential[0][0] if len(essential) == 1 else np.concatenate([ids for ids, _, _ in essential])
+    try:
+        if n_non:
+            keep = cand[acc[cand] + cum >= theta * (1 - 1e-12)]
+            flag[keep] = True
+            for i in order[:n_non]:
+                add_where_flagged(*lists[i])
+            flag[keep] = False
+            uniq = np.unique(keep)
+            uniq = uniq[live[uniq]]
+            return top_k(uniq.astype(np.int64), acc[uniq], k)
+        uniq = np.unique(cand)
+        uniq = uniq[live[uniq]]
+        return top_k(uniq.astype(np.int64), acc[uniq], k)
+    finally:
+        acc[cand] = 0.0
+        if n_non:
+            for i in order[:n_non]:
+                acc[lists[i][0]] = 0.0
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", type=Path, required=True)
@@ -271,6 +342,9 @@ def main(argv: list[str] | None = None) -> None:
     kernels = {"current": lambda t: s.rank(t, args.k), "taat": lambda t: P.taat(t, args.k),
                "maxscore": lambda t: P.maxscore(t, args.k), "maxscore2": lambda t: maxscore2(P, t, args.k),
                "maxscore3": lambda t: maxscore3(P, t, args.k)}
+    if hasattr(s, "_postings"):
+        st: dict = {}
+        kernels["rank_maxscore"] = lambda t: rank_maxscore(s, t, args.k, st)
     for t in terms[:30]:
         for f in kernels.values():
             f(t)
@@ -283,7 +357,7 @@ def main(argv: list[str] | None = None) -> None:
             res[name] = f(t)
             times[name].append((time.perf_counter() - a) * 1e3)
         ref = res["current"]
-        for name in ("taat", "maxscore", "maxscore2", "maxscore3"):
+        for name in [x for x in kernels if x != "current"]:
             got = res[name]
             if [c for c, _ in got] != [c for c, _ in ref] or any(abs(x - y) > 1e-9 for (_, x), (_, y) in zip(got, ref)):
                 mismatches += 1

@@ -13,6 +13,7 @@ import argparse
 import cProfile
 import io
 import json
+import os
 import pstats
 import statistics
 import sys
@@ -20,8 +21,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+SRC = os.environ.get("VERBATIM_BENCH_SRC") or str(REPO)  # a run_bench --snapshot export, if given
+if SRC not in sys.path:
+    sys.path.insert(0, SRC)
 
 
 def stage_times(searcher, queries: list[str], k: int) -> dict[str, list[float]]:
