@@ -19,21 +19,17 @@ from pathlib import Path
 
 import pytest
 
-from index.build import BuildParams, build_index
-from index.search import Searcher
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from indexkit import (  # noqa: E402
+    NEWS_CORPUS, REPO, cli_env, generate_corpus, index_cmd, run_index, wait_until_writing, write_corpus,
+    write_locked,
+)
 
-REPO = Path(__file__).resolve().parents[1]
+from index.build import BuildParams, build_index  # noqa: E402
+from index.search import Searcher  # noqa: E402
 
 CORPUS = {
-    "harbor.txt": "The harbor bridge reopened on Monday after six weeks of repairs.\n\n"
-                  "Engineers replaced forty steel cables while the bridge was closed to traffic.\n",
-    "orchard.md": "---\ntitle: Orchard report\ndate: 2024-09-02\n---\n"
-                  "Apple growers in the valley expect a record harvest this autumn.\n\n"
-                  "A late frost damaged some blossoms in the northern orchards in April.\n",
-    "library.html": "<html><head><title>Library news</title></head><body>"
-                    "<p>The city library extended its opening hours on weekends.</p>"
-                    "<p>Volunteers catalogued ten thousand rare maps from the archive.</p></body></html>",
-    "notes/comet.txt": "Astronomers tracked a bright comet passing close to Jupiter last night.\n",
+    **NEWS_CORPUS,
     "feed.jsonl": json.dumps({"id": "feed-1", "title": "Rail strike", "text":
                               "Train drivers began a two day strike over pay and the bridge timetable."}) + "\n"
                   + json.dumps({"id": "feed-2", "title": "Ferry", "text":
@@ -42,21 +38,6 @@ CORPUS = {
 
 QUERIES = ["harbor bridge", "steel cables", "apple harvest frost", "comet Jupiter", "bridge strike pay",
            "ferry minutes", "library maps", "record harvest valley", "zeppelin airship"]
-
-
-def write_corpus(root: Path, files: dict[str, str]) -> Path:
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8")
-    return root
-
-
-def run_index(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("VERBATIM_DB", "VERBATIM_CORPUS")}
-    env["PYTHONPATH"] = str(REPO)
-    return subprocess.run([sys.executable, "-m", "index", *args], capture_output=True, text=True,
-                          cwd=str(REPO), env=env, timeout=timeout)
 
 
 def answers(db: Path, queries: list[str] = QUERIES, k: int = 5) -> list[tuple[list[float], list[tuple]]]:
@@ -239,58 +220,13 @@ def test_many_incremental_steps_equal_a_fresh_build(tmp_path: Path) -> None:
 # readers during a build
 
 
-def generate_corpus(root: Path, n: int, seed: int = 1, marker: str = "") -> Path:
-    """n small news-like files with a made-up vocabulary; doc i carries the word f"{marker}{i}"."""
-    rnd = random.Random(seed)
-    syllables = ["ka", "lo", "mi", "ren", "sto", "vel", "dar", "quin", "pol", "ter", "zan", "bri", "mos", "tal"]
-    vocab = sorted({"".join(rnd.choice(syllables) for _ in range(rnd.randint(2, 4))) for _ in range(2000)})
-    root.mkdir(parents=True, exist_ok=True)
-    for i in range(n):
-        sentences = [" ".join(rnd.choice(vocab) for _ in range(rnd.randint(8, 14))).capitalize() + "."
-                     for _ in range(3)]
-        (root / f"gen{i:05d}.txt").write_text(f"Report {marker}{i} from the wire.\n\n" + " ".join(sentences) + "\n",
-                                              encoding="utf-8")
-    return root
-
-
-def write_locked(db: Path) -> bool:
-    """True while some process holds the index's write lock, i.e. a build transaction is open.
-    A build takes the lock once (BEGIN IMMEDIATE) and releases it only by committing or rolling back."""
-    import sqlite3
-
-    conn = sqlite3.connect(str(db), timeout=0, isolation_level=None)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("ROLLBACK")
-        return False
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
-            return True
-        raise
-    finally:
-        conn.close()
-
-
-def wait_until_writing(db: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
-    """Block until `proc` holds the index's write lock (its build transaction is open)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"the build ended before it was observed writing: {proc.communicate()}"
-        if write_locked(db):
-            return
-        time.sleep(0.02)
-    raise AssertionError("the build never started writing")
-
-
 def test_searcher_keeps_answering_during_a_build_and_refreshes_after(tmp_path: Path, db: Path, corpus: Path) -> None:
     searcher = Searcher.open(db)
     idle = Searcher.open(db)
     try:
         before = [[(h.doc_id, h.start, h.end, h.score) for h in searcher.search(q, 5)] for q in QUERIES]
         generate_corpus(corpus / "wire", 400, marker="wiremark")
-        env = {k: v for k, v in os.environ.items() if k not in ("VERBATIM_DB", "VERBATIM_CORPUS")}
-        proc = subprocess.Popen([sys.executable, "-m", "index", "build", "--db", str(db), str(corpus)],
-                                cwd=str(REPO), env={**env, "PYTHONPATH": str(REPO)},
+        proc = subprocess.Popen(index_cmd("build", "--db", str(db), str(corpus)), cwd=str(REPO), env=cli_env(),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             wait_until_writing(db, proc)

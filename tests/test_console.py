@@ -34,13 +34,10 @@ def env(**extra: str) -> dict[str, str]:
     return e
 
 
-@pytest.fixture(scope="module")
-def db(tmp_path_factory) -> Path:
-    from index.build import build_index
-
-    path = tmp_path_factory.mktemp("console") / "i.db"
-    build_index([SEEDS], path)
-    return path
+@pytest.fixture()
+def db(seeds_db: Path) -> Path:
+    """The session's seeds index (conftest.py): these tests only read it, with the seeds as corpus."""
+    return seeds_db
 
 
 def bot(db: Path, *args: str, stdin: str | None = None, corpus: Path = SEEDS) -> subprocess.CompletedProcess:

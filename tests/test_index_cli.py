@@ -7,55 +7,23 @@ exit status, and that every hit is a verbatim slice of its source.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from indexkit import NEWS_CORPUS, run_index, write_corpus  # noqa: E402
 
 HIT_FIELDS = {"doc_id", "source", "chunk_id", "score", "start", "end", "text"}
 
-CORPUS = {
-    "harbor.txt": "The harbor bridge reopened on Monday after six weeks of repairs.\n\n"
-                  "Engineers replaced forty steel cables while the bridge was closed to traffic.\n",
-    "orchard.md": "---\ntitle: Orchard report\ndate: 2024-09-02\n---\n"
-                  "Apple growers in the valley expect a record harvest this autumn.\n\n"
-                  "A late frost damaged some blossoms in the northern orchards in April.\n",
-    "library.html": "<html><head><title>Library news</title></head><body>"
-                    "<p>The city library extended its opening hours on weekends.</p>"
-                    "<p>Volunteers catalogued ten thousand rare maps from the archive.</p></body></html>",
-    "notes/comet.txt": "Astronomers tracked a bright comet passing close to Jupiter last night.\n",
-}
-
-
-def write_corpus(root: Path, files: dict[str, str | bytes] = CORPUS) -> Path:
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
-    return root
-
-
-def run_index(*args: str, env: dict[str, str] | None = None, stdin: str | None = None,
-              cwd: Path = REPO, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run the CLI as a user would. VERBATIM_DB from the caller's environment never leaks in."""
-    full_env = {k: v for k, v in os.environ.items() if k not in ("VERBATIM_DB", "VERBATIM_CORPUS")}
-    full_env["PYTHONPATH"] = str(REPO)
-    full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "index", *args], input=stdin, capture_output=True, text=True,
-                          cwd=str(cwd), env=full_env, timeout=timeout)
+CORPUS = NEWS_CORPUS
 
 
 @pytest.fixture()
 def corpus(tmp_path: Path) -> Path:
-    return write_corpus(tmp_path / "corpus")
+    return write_corpus(tmp_path / "corpus", CORPUS)
 
 
 @pytest.fixture()

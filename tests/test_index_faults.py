@@ -24,67 +24,26 @@ from pathlib import Path
 
 import pytest
 
-from index.build import build_index
-from index.errors import IndexCorruptError, IndexNotBuiltError, IndexOutdatedError
-from index.search import Searcher
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from indexkit import (  # noqa: E402
+    NEWS_CORPUS, REPO, cli_env, generate_corpus, index_cmd, run_index, wait_until_writing, write_corpus,
+    write_locked,
+)
 
-REPO = Path(__file__).resolve().parents[1]
+from index.build import build_index  # noqa: E402
+from index.errors import IndexCorruptError, IndexNotBuiltError, IndexOutdatedError  # noqa: E402
+from index.search import Searcher  # noqa: E402
 
 CORPUS = {
-    "harbor.txt": "The harbor bridge reopened on Monday after six weeks of repairs.\n\n"
-                  "Engineers replaced forty steel cables while the bridge was closed to traffic.\n",
-    "orchard.md": "---\ntitle: Orchard report\ndate: 2024-09-02\n---\n"
-                  "Apple growers in the valley expect a record harvest this autumn.\n\n"
-                  "A late frost damaged some blossoms in the northern orchards in April.\n",
-    "library.html": "<p>The city library extended its opening hours on weekends.</p>"
+    **NEWS_CORPUS,
+    "library.html": "<p>The city library extended its opening hours on weekends.</p>"  # no <title>: bare HTML
                     "<p>Volunteers catalogued ten thousand rare maps from the archive.</p>",
-    "notes/comet.txt": "Astronomers tracked a bright comet passing close to Jupiter last night.\n",
 }
 QUERIES = ["harbor bridge", "steel cables", "apple harvest frost", "comet Jupiter", "library maps"]
 
 
 # ---------------------------------------------------------------------------------------------
 # helpers
-
-
-def write_corpus(root: Path, files: dict[str, str | bytes] = CORPUS) -> Path:
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
-    return root
-
-
-def generate_corpus(root: Path, n: int, seed: int = 1, marker: str = "genmark") -> Path:
-    """n small files with a made-up vocabulary; file i carries the word f"{marker}{i}"."""
-    rnd = random.Random(seed)
-    syllables = ["ka", "lo", "mi", "ren", "sto", "vel", "dar", "quin", "pol", "ter", "zan", "bri", "mos", "tal"]
-    vocab = sorted({"".join(rnd.choice(syllables) for _ in range(rnd.randint(2, 4))) for _ in range(2000)})
-    root.mkdir(parents=True, exist_ok=True)
-    for i in range(n):
-        sentences = [" ".join(rnd.choice(vocab) for _ in range(rnd.randint(8, 14))).capitalize() + "."
-                     for _ in range(3)]
-        (root / f"gen{i:05d}.txt").write_text(f"Report {marker}{i} from the wire.\n\n" + " ".join(sentences) + "\n",
-                                              encoding="utf-8")
-    return root
-
-
-def cli_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("VERBATIM_DB", "VERBATIM_CORPUS")}
-    env["PYTHONPATH"] = str(REPO)
-    return env
-
-
-def index_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "index", *args]
-
-
-def run_index(*args: str, timeout: float = 120, prefix: list[str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*(prefix or []), *index_cmd(*args)], capture_output=True, text=True, cwd=str(REPO),
-                          env=cli_env(), timeout=timeout)
 
 
 def unprivileged_prefix() -> list[str]:
@@ -112,50 +71,9 @@ def snapshot(db: Path, queries: list[str] = QUERIES) -> tuple[list[str], list[li
         s.close()
 
 
-def write_locked(db: Path) -> bool:
-    """True while a build transaction is open on db (someone holds SQLite's write lock)."""
-    conn = sqlite3.connect(str(db), timeout=0, isolation_level=None)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("ROLLBACK")
-        return False
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
-            return True
-        raise
-    finally:
-        conn.close()
-
-
-def wait_writing(db: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
-    """Wait until proc's build holds the write lock (its one build transaction is open)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"the build ended before it was interrupted: {proc.communicate()}")
-        if write_locked(db):
-            return
-        time.sleep(0.02)
-    raise AssertionError("the build never started writing")
-
-
-def wait_mid_build(db: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
-    """Wait until proc's build holds the write lock AND has spilled uncommitted pages into the WAL,
-    so the interruption lands in the middle of writing, not before or after it."""
-    wal = Path(str(db) + "-wal")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"the build ended before it was interrupted: {proc.communicate()}")
-        if write_locked(db) and wal.exists() and wal.stat().st_size > 64 * 1024:
-            return
-        time.sleep(0.02)
-    raise AssertionError("the build never started writing")
-
-
 @pytest.fixture()
 def corpus(tmp_path: Path) -> Path:
-    return write_corpus(tmp_path / "corpus")
+    return write_corpus(tmp_path / "corpus", CORPUS)
 
 
 @pytest.fixture()
@@ -233,7 +151,7 @@ def test_kill_9_mid_build_leaves_the_previous_index_intact(tmp_path: Path, db: P
     proc = subprocess.Popen(index_cmd("build", "--db", str(db), str(big)), cwd=str(REPO), env=cli_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        wait_mid_build(db, proc)
+        wait_until_writing(db, proc, wal_bytes=64 * 1024)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
@@ -269,7 +187,7 @@ def test_ctrl_c_mid_build_exits_130_and_keeps_the_previous_index(tmp_path: Path,
     proc = subprocess.Popen(index_cmd("build", "--db", str(db), str(big)), cwd=str(REPO), env=cli_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        wait_writing(db, proc)
+        wait_until_writing(db, proc)
         time.sleep(0.3)  # well inside the transaction: this build takes seconds
         assert proc.poll() is None and write_locked(db)
         proc.send_signal(signal.SIGINT)

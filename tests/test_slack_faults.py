@@ -8,28 +8,14 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fakeslack import FakeSlack, Fault, event_callback, mention_event  # noqa: E402
+from fakeslack import Fault, event_callback, mention_event  # noqa: E402
+from fakeslack.fixtures import fake, service  # noqa: E402,F401 (fixtures)
 from fakeslack.harness import SECRET, http_bot, open_service  # noqa: E402
 
 from bot.render_slack import APOLOGY  # noqa: E402
 
 ANSWERED = "when is the evacuation drill for the harbour office"
-
-
-@pytest.fixture(scope="module")
-def service(tmp_path_factory):
-    svc = open_service(tmp_path_factory.mktemp("slack-faults"))
-    yield svc
-    svc.close()
-
-
-@pytest.fixture()
-def fake():
-    with FakeSlack() as f:
-        yield f
 
 
 def test_server_errors_are_retried_and_the_answer_posted_once(fake, service, tmp_path):

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fakeslack import FakeSlack, check_blocks, dm_event, event_callback, mention_event, slash_command  # noqa: E402
-from fakeslack.harness import SECRET, http_bot, open_service  # noqa: E402
+from fakeslack import check_blocks, dm_event, event_callback, mention_event, slash_command  # noqa: E402
+from fakeslack.fixtures import fake, http_bot_fixture, service  # noqa: E402,F401 (fixtures)
+from fakeslack.harness import SECRET  # noqa: E402
 from fakeslack.payloads import block_action  # noqa: E402
 
 from bot.render_slack import ACTION_HELPFUL, ACTION_MORE, ACTION_NOT_HELPFUL, ACTION_SHARE, APOLOGY  # noqa: E402
@@ -21,25 +22,6 @@ from bot.render_slack import ACTION_HELPFUL, ACTION_MORE, ACTION_NOT_HELPFUL, AC
 ANSWERED = "when is the evacuation drill for the harbour office"
 ANSWERED_MANY = "hostages ceasefire"
 UNANSWERABLE = "what is the boiling point of tungsten"
-
-
-@pytest.fixture(scope="module")
-def service(tmp_path_factory):
-    svc = open_service(tmp_path_factory.mktemp("slack-http"))
-    yield svc
-    svc.close()
-
-
-@pytest.fixture()
-def fake():
-    with FakeSlack() as f:
-        yield f
-
-
-@pytest.fixture()
-def bot(fake, service, tmp_path):
-    with http_bot(fake, service, tmp_path / "slack-state.db") as b:
-        yield b
 
 
 def shown(call) -> str:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fakeslack import FakeSlack, dm_event, event_callback, mention_event, slash_command  # noqa: E402
-from fakeslack.harness import open_service, socket_bot  # noqa: E402
+from fakeslack import dm_event, event_callback, mention_event, slash_command  # noqa: E402
+from fakeslack.fixtures import fake, service, socket_bot_fixture  # noqa: E402,F401 (fixtures)
 from fakeslack.payloads import block_action  # noqa: E402
 
 from bot.render_slack import ACTION_HELPFUL  # noqa: E402
@@ -18,23 +18,12 @@ from bot.render_slack import ACTION_HELPFUL  # noqa: E402
 ANSWERED = "when is the evacuation drill for the harbour office"
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory):
-    svc = open_service(tmp_path_factory.mktemp("slack-socket"))
-    yield svc
-    svc.close()
-
-
-@pytest.fixture()
-def fake():
-    with FakeSlack() as f:
-        yield f
-
-
-@pytest.fixture()
-def bot(fake, service, tmp_path):
-    with socket_bot(fake, service, tmp_path / "slack-state.db") as runner:
-        yield runner
+def mention_is_answered(fake) -> None:
+    """A mention sent now is acked and answered: after a reconnect, proof the new connection works
+    end to end (waiting for it to open is not enough: envelopes could still go nowhere)."""
+    envelope = fake.send_envelope("events_api", event_callback(mention_event(ANSWERED)))
+    fake.wait_ack(envelope)
+    fake.wait_calls("chat.postMessage")
 
 
 def test_mention_envelope_is_acked_and_answered_in_thread(fake, bot):
@@ -73,18 +62,14 @@ def test_a_retry_racing_the_first_delivery_is_answered_once(fake, bot):
 def test_reconnects_after_disconnect_and_keeps_answering(fake, bot):
     fake.send_disconnect("refresh_requested")
     fake.wait_for(lambda: fake.connections_opened >= 2 and fake.live_connections() == 1, timeout=10)
-    envelope = fake.send_envelope("events_api", event_callback(mention_event(ANSWERED)))
-    fake.wait_ack(envelope)
-    fake.wait_calls("chat.postMessage")
+    mention_is_answered(fake)
     assert len(fake.calls("apps.connections.open")) == 2
 
 
 def test_reconnects_after_the_server_closes_the_socket(fake, bot):
     fake.close_connections()
     fake.wait_for(lambda: fake.connections_opened >= 2 and fake.live_connections() >= 1, timeout=10)
-    envelope = fake.send_envelope("events_api", event_callback(mention_event(ANSWERED)))
-    fake.wait_ack(envelope)
-    fake.wait_calls("chat.postMessage")
+    mention_is_answered(fake)
 
 
 @pytest.mark.slow
@@ -92,9 +77,7 @@ def test_reconnects_after_a_dropped_connection(fake, bot):
     """No close frame: the client notices through failed pings (ping_interval 1 s here)."""
     fake.drop_connections()
     fake.wait_for(lambda: fake.connections_opened >= 2 and fake.live_connections() >= 1, timeout=20)
-    envelope = fake.send_envelope("events_api", event_callback(mention_event(ANSWERED)))
-    fake.wait_ack(envelope)
-    fake.wait_calls("chat.postMessage")
+    mention_is_answered(fake)
 
 
 def test_slash_command_and_button_envelopes(fake, bot):
