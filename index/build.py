@@ -289,12 +289,17 @@ class _Writer:
         order = np.lexsort((chunks, terms))
         terms, chunks, tfs = terms[order], chunks[order], tfs[order]
         bounds = np.flatnonzero(np.diff(terms)) + 1
-        starts = np.concatenate(([0], bounds))
-        ends = np.concatenate((bounds, [len(terms)]))
+        starts = np.concatenate(([0], bounds)).astype(np.int64)
+        ends = np.concatenate((bounds, [len(terms)])).astype(np.int64)
+        max_tf, min_len = _row_bounds(tfs, chunks, starts, self._lengths())
         self.conn.executemany(
-            "INSERT OR REPLACE INTO postings (term, segment, chunks, tfs) VALUES (?, ?, ?, ?)",
-            ((int(terms[s]), segment, chunks[s:e].tobytes(), tfs[s:e].tobytes()) for s, e in zip(starts, ends)),
+            "INSERT OR REPLACE INTO postings (term, segment, chunks, tfs, max_tf, min_len) VALUES (?, ?, ?, ?, ?, ?)",
+            ((int(terms[s]), segment, chunks[s:e].tobytes(), tfs[s:e].tobytes(), mt, ml)
+             for s, e, mt, ml in zip(starts.tolist(), ends.tolist(), max_tf.tolist(), min_len.tolist())),
         )
+
+    def _lengths(self) -> np.ndarray:
+        return np.frombuffer(self.length, dtype=np.uint32) if len(self.length) else np.zeros(1, np.uint32)
 
     def _maybe_merge(self, live: np.ndarray) -> bool:
         segments = self.conn.execute("SELECT count(DISTINCT segment) FROM postings").fetchone()[0]
@@ -315,14 +320,27 @@ class _Writer:
         segment = self.segment
         self.segment += 1
         out = []
+        lengths = self._lengths()
         for term, (cs, ts) in merged.items():
             c = np.concatenate(cs)
             if len(c):
                 t = np.concatenate(ts)
                 order = np.argsort(c, kind="stable")
-                out.append((term, segment, c[order].tobytes(), t[order].tobytes()))
-        self.conn.executemany("INSERT INTO postings (term, segment, chunks, tfs) VALUES (?, ?, ?, ?)", out)
+                c, t = c[order], t[order]
+                out.append((term, segment, c.tobytes(), t.tobytes(), int(t.max()), int(lengths[c].min())))
+        self.conn.executemany(
+            "INSERT INTO postings (term, segment, chunks, tfs, max_tf, min_len) VALUES (?, ?, ?, ?, ?, ?)", out)
         return True
+
+
+def _row_bounds(tfs: np.ndarray, chunks: np.ndarray, starts: np.ndarray,
+                lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per postings row (rows start at `starts`): the largest term frequency and the shortest chunk.
+    Together they bound what any chunk of the row can score under any later avgdl (MaxScore)."""
+    if not len(starts):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return (np.maximum.reduceat(tfs, starts).astype(np.int64),
+            np.minimum.reduceat(lengths[chunks], starts).astype(np.int64))
 
 
 def _progress(enabled: bool):

@@ -21,8 +21,10 @@ from index import store
 from index.analyzer import STOP_WORDS, TOKENIZER_VERSION, stem, surface_words, word_term
 from index.errors import IndexCorruptError, IndexNotBuiltError, IndexOutdatedError
 from index.model import DuplicateRef, SearchHit
-from index.ranking import Bm25Params, CorpusStats, idf, length_norm, term_weights, top_k
+from index.ranking import (Bm25Params, CorpusStats, PostingList, idf, length_norm, maxscore_top_k, taat_top_k,
+                           term_weights)
 
+MAXSCORE_MIN_POSTINGS = 20_000  # below this, plain term-at-a-time is as fast as pruning's bookkeeping
 MAX_QUERY_TERMS = 64  # a 400-word question keeps its 64 rarest... first terms; beyond that adds noise and cost
 
 
@@ -73,7 +75,9 @@ class Searcher:
             self.lengths = store.read_array(self._conn, "length", np.uint32)
             self.live = store.read_array(self._conn, "live", np.uint8).astype(bool)
             self.norms = length_norm(self.lengths, self.stats, self.params)
-            self._acc = np.zeros(len(self.lengths), dtype=np.float64)
+            self._acc = np.zeros(len(self.lengths), dtype=np.float64)  # scratch, zero between queries
+            self._flag = np.zeros(len(self.lengths), dtype=bool)       # scratch: MaxScore's candidate marks
+            self._slot = np.zeros(len(self.lengths), dtype=np.int32)   # scratch: MaxScore's de-duplication
             self._surface = None
             self._word_cache: dict[str, tuple | None] = {}
             self._terms_cache: dict[str, list[str]] = {}
@@ -270,60 +274,53 @@ class Searcher:
                 acc[t] = 0.0
             return ids, scores
 
-    def _postings(self, terms: list[str]) -> list[tuple[np.ndarray, np.ndarray, float]]:
-        """(chunk ids, term frequencies, idf x repeats) per posting segment of the query's known terms."""
+    def posting_lists(self, terms: list[str]) -> list[PostingList]:
+        """The query's (term, segment) rows in the reference summation order of `score_terms`:
+        distinct terms in first-occurrence order, each term's segments ascending. One SQL query."""
         known = self.term_stats(terms)
         counts: dict[str, int] = {}
         for t in terms:
             if t in known:
                 counts[t] = counts.get(t, 0) + 1
+        if not counts:
+            return []
+        tids = [known[t][0] for t in counts]
+        marks = ",".join("?" * len(tids))
+        rows: dict[int, list[tuple]] = {}
+        for tid, cb, tb, max_tf, min_len in self._conn.execute(
+                f"SELECT term, chunks, tfs, max_tf, min_len FROM postings WHERE term IN ({marks}) "
+                "ORDER BY term, segment", tids):
+            rows.setdefault(tid, []).append((cb, tb, max_tf, min_len))
         out = []
-        for term, repeat in counts.items():
+        for pos, (term, repeat) in enumerate(counts.items()):
             tid, df = known[term]
             w_idf = idf(self.stats, self.params, df) * repeat
-            for cb, tb in self._conn.execute("SELECT chunks, tfs FROM postings WHERE term = ?", (tid,)):
-                out.append((np.frombuffer(cb, dtype=np.uint32), np.frombuffer(tb, dtype=np.uint16), w_idf))
+            for cb, tb, max_tf, min_len in rows.get(tid, ()):
+                out.append(PostingList(pos, np.frombuffer(cb, dtype=np.uint32), np.frombuffer(tb, dtype=np.uint16),
+                                       w_idf, max_tf, min_len))
         return out
 
-    def rank(self, terms: list[str], k: int = 10) -> list[tuple[int, float]]:
-        """Best k (chunk id, score), touching only the query terms' postings: term-at-a-time into a
-        reusable dense accumulator, then top-k over the touched entries without sorting them all.
+    def rank(self, terms: list[str], k: int = 10, *, prune: bool | None = None) -> list[tuple[int, float]]:
+        """Best k (chunk id, score): exactly `top_k(*score_terms(terms), k)` — same chunks, same
+        scores bit for bit, same tie order — touching only the query terms' postings.
 
-        A chunk occurs at most once per posting list, so its k best distinct chunks are among the
-        k x lists best touched entries; ties at the cut and dead chunks fall back to the exact path."""
+        Large queries use MaxScore (`ranking.maxscore_top_k`: a threshold from real scores of the
+        rarest term's chunks, then only the lists that can still matter are scattered); small ones,
+        or when no threshold can be set, term-at-a-time. `prune` forces the choice (tests)."""
         if k <= 0:
             return []
         with self._lock:
-            lists = self._postings(terms)
+            lists = self.posting_lists(terms)
             if not lists:
                 return []
-            acc, norms = self._acc, self.norms
-            for ids, tfs, w_idf in lists:
-                acc[ids] += term_weights(tfs, norms[ids], w_idf, self.params)
-            cand = lists[0][0] if len(lists) == 1 else np.concatenate([ids for ids, _, _ in lists])
-            scores = acc[cand]
-            try:
-                m = k * len(lists)
-                if len(cand) > m:
-                    sel = np.argpartition(-scores, m - 1)[:m]
-                    cut = scores[sel].min()
-                    if np.count_nonzero(scores >= cut) > m:  # ties straddle the cut: be exact
-                        sel = np.flatnonzero(scores >= cut)
-                    cand_sel, score_sel = cand[sel], scores[sel]
-                else:
-                    cand_sel, score_sel = cand, scores
-                uniq, first = np.unique(cand_sel, return_index=True)
-                alive = self.live[uniq]
-                if not alive.all() and len(cand) > len(cand_sel):
-                    return self._rank_exact(cand, scores, k)  # dead chunks took places: redo exactly
-                return top_k(uniq[alive].astype(np.int64), score_sel[first][alive], k)
-            finally:
-                acc[cand] = 0.0
-
-    def _rank_exact(self, cand: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[int, float]]:
-        uniq, first = np.unique(cand, return_index=True)
-        alive = self.live[uniq]
-        return top_k(uniq[alive].astype(np.int64), scores[first][alive], k)
+            if prune is None:
+                prune = sum(len(pl.ids) for pl in lists) >= MAXSCORE_MIN_POSTINGS
+            if prune:
+                got = maxscore_top_k(lists, k, self.norms, self.live, self._acc, self._flag, self._slot,
+                                     self.stats, self.params)
+                if got is not None:
+                    return got
+            return taat_top_k(lists, k, self.norms, self.live, self._acc, self.params)
 
     def search(self, query: str, k: int = 10) -> list[SearchHit]:
         with self.snapshot():

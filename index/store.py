@@ -2,7 +2,8 @@
 
 Tables: `meta` (tokenizer version, BM25 parameters, chunking parameters, corpus statistics, build
 time), `documents`, `chunks` (offsets, paragraph numbers, near-duplicate key), `terms` (document
-frequency), `postings` (per term and segment: chunk ids and term frequencies as packed arrays),
+frequency), `postings` (per term and segment: sorted chunk ids and term frequencies as packed arrays,
+plus the row's max term frequency and min chunk length for query-time upper bounds),
 `surface` (normalised surface words with their index term, their count in indexed text and
 their count in boilerplate that was left out: typo correction, compound joining, and recognising
 questions that only page furniture could answer) and
@@ -24,7 +25,7 @@ import numpy as np
 
 from index.errors import IndexCorruptError, IndexNotBuiltError, IndexWriteError
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"  # 6: postings rows carry max_tf and min_len (MaxScore upper bounds)
 CHUNK_DTYPE = np.uint32
 TF_DTYPE = np.uint16
 
@@ -95,6 +96,10 @@ def is_corruption(exc: sqlite3.DatabaseError) -> bool:
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
     existing = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "postings" in existing and "max_tf" not in {r[1] for r in conn.execute("PRAGMA table_info(postings)")}:
+        # an index of an older schema: its meta says so, so the build rewrites everything anyway
+        conn.execute("DROP TABLE postings")
+        existing.discard("postings")
     if {"meta", "documents", "chunks", "terms", "postings", "surface", "arrays"} <= existing:
         return
     import sqlite_utils  # only a new index needs it; importing it costs ~0.2 s of cold start
@@ -123,8 +128,11 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
         conn.execute("CREATE TABLE terms (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE, df INTEGER NOT NULL)")
     if "postings" not in db.table_names():
         conn.execute(
+            # max_tf / min_len: the row's largest term frequency and its shortest chunk, so a query can
+            # bound any chunk's contribution from this row with the *current* avgdl (MaxScore pruning)
             "CREATE TABLE postings (term INTEGER NOT NULL, segment INTEGER NOT NULL, chunks BLOB NOT NULL, "
-            "tfs BLOB NOT NULL, PRIMARY KEY (term, segment)) WITHOUT ROWID"
+            "tfs BLOB NOT NULL, max_tf INTEGER NOT NULL, min_len INTEGER NOT NULL, "
+            "PRIMARY KEY (term, segment)) WITHOUT ROWID"
         )
     if "surface" not in db.table_names():
         conn.execute("CREATE TABLE surface (word TEXT PRIMARY KEY, term TEXT, cf INTEGER NOT NULL DEFAULT 0, "

@@ -117,3 +117,151 @@ def test_fast_top_k_equals_exact_top_k_with_dead_chunks_and_ties(tmp_path):
         for k in (1, 3, 10):
             ids, scores = searcher.score_terms(query)
             assert searcher.rank(query, k) == top_k(ids, scores, k), (query, k)
+
+
+# ---- MaxScore: exact equality with the exhaustive path ---------------------------------------------
+
+ZIPF_VOCAB = [f"w{i}x" for i in range(300)]  # distinct index terms (stemming leaves them alone)
+
+
+def _zipf_corpus(root: Path, rng: random.Random, n_docs: int, prefix: str = "z", long: bool = False) -> None:
+    """Zipfian word frequencies: rare terms have high idf, common ones low, so MaxScore prunes."""
+    root.mkdir(parents=True, exist_ok=True)
+    weights = [1.0 / (r + 1) for r in range(len(ZIPF_VOCAB))]
+    for i in range(n_docs):
+        paras = []
+        for _ in range(rng.randint(1, 3)):
+            n = rng.randint(30, 90) if long else rng.randint(5, 40)
+            paras.append(" ".join(rng.choices(ZIPF_VOCAB, weights, k=n)) + ".")
+        (root / f"{prefix}{i:04}.txt").write_text("\n\n".join(paras), encoding="utf-8")
+
+
+def _zipf_query(rng: random.Random) -> list[str]:
+    weights = [1.0 / (r + 1) ** 0.5 for r in range(len(ZIPF_VOCAB))]
+    q = rng.choices(ZIPF_VOCAB, weights, k=rng.randint(2, 8))
+    if rng.random() < 0.3:
+        q.append(q[0])  # repeated query term: counts twice, as in rank-bm25
+    if rng.random() < 0.1:
+        q.append("unseenterm")
+    return q
+
+
+def _assert_rank_exact(db: Path, rng: random.Random, n_queries: int = 60) -> int:
+    """rank() with and without pruning equals top_k over the exhaustive scores, bit for bit.
+    Returns how many (query, k) pairs MaxScore actually pruned (not fell back)."""
+    from index.ranking import maxscore_top_k, top_k
+
+    s = Searcher.open(db)
+    pruned = 0
+    try:
+        for _ in range(n_queries):
+            q = _zipf_query(rng)
+            ids, scores = s.score_terms(q)
+            for k in (1, 3, 10, 100):
+                want = top_k(ids, scores, k)
+                assert s.rank(q, k, prune=True) == want, (q, k)
+                assert s.rank(q, k, prune=False) == want, (q, k)
+                got = maxscore_top_k(s.posting_lists(q), k, s.norms, s.live, s._acc, s._flag, s._slot, s.stats,
+                                     s.params)
+                if got is not None:
+                    assert got == want, (q, k)
+                    pruned += 1
+                assert not s._acc.any() and not s._flag.any()  # scratch left clean
+    finally:
+        s.close()
+    return pruned
+
+
+def _assert_bounds_hold(db: Path) -> None:
+    """Every row's stored (max tf, min length) bounds each of its live chunks' contributions under
+    the *current* avgdl, however many incremental updates changed it since the row was written."""
+    from index.ranking import PostingList, term_weights, upper_bound
+
+    s = Searcher.open(db)
+    conn = sqlite3.connect(db)
+    try:
+        for cb, tb, max_tf, min_len in conn.execute("SELECT chunks, tfs, max_tf, min_len FROM postings"):
+            pl = PostingList(0, np.frombuffer(cb, np.uint32), np.frombuffer(tb, np.uint16), 2.5, max_tf, min_len)
+            contrib = term_weights(pl.tfs, s.norms[pl.ids], pl.weight, s.params)
+            assert contrib.max() <= upper_bound(pl, s.stats, s.params) * (1 + 1e-12)
+            assert np.all(np.diff(pl.ids.astype(np.int64)) > 0)  # sorted, unique
+    finally:
+        conn.close()
+        s.close()
+
+
+@pytest.mark.parametrize("seed", [21, 22])
+def test_maxscore_equals_exhaustive_single_segment(tmp_path, seed):
+    rng = random.Random(seed)
+    corpus = tmp_path / "c"
+    _zipf_corpus(corpus, rng, 250)
+    for i in range(6):  # identical passages: exact score ties, broken by chunk id
+        (corpus / f"twin{i}.txt").write_text("w0x w5x w17x w40x. w3x w17x w80x w120x.", encoding="utf-8")
+    db = tmp_path / "i.db"
+    build_index([corpus], db, params=BuildParams(title_terms=False))
+    assert _assert_rank_exact(db, rng) > 20  # the pruning path really ran
+
+
+def test_maxscore_equals_exhaustive_after_incremental_adds_and_removes(tmp_path):
+    rng = random.Random(33)
+    corpus = tmp_path / "c"
+    _zipf_corpus(corpus, rng, 150)
+    params = BuildParams(title_terms=False)
+    db = tmp_path / "i.db"
+    build_index([corpus], db, params=params)
+    for step in range(3):  # new segments; removed documents leave dead chunks in old rows
+        for i in range(step, 150, 15):  # stays under the dead fraction that forces a merge
+            p = corpus / f"z{i:04}.txt"
+            if p.exists():
+                p.unlink()
+        _zipf_corpus(corpus, rng, 25, prefix=f"add{step}-", long=True)  # longer chunks: avgdl grows
+        (corpus / f"twin-a{step}.txt").write_text("w1x w9x w33x. w2x w9x w70x.", encoding="utf-8")
+        build_index([corpus], db, params=params)
+        conn = sqlite3.connect(db)
+        segments = conn.execute("SELECT count(DISTINCT segment) FROM postings").fetchone()[0]
+        dead = conn.execute("SELECT data FROM arrays WHERE name = 'live'").fetchone()[0].count(0) - 1
+        conn.close()
+        assert segments >= 2 and dead > 0
+        _assert_bounds_hold(db)
+        assert _assert_rank_exact(db, rng, n_queries=30) > 5
+
+
+def test_maxscore_dead_chunks_never_set_the_threshold(tmp_path):
+    """The rarest term's best chunks are deleted: were they to seed the threshold, the live
+    answers (all scoring lower) would be pruned away."""
+    rng = random.Random(44)
+    corpus = tmp_path / "c"
+    _zipf_corpus(corpus, rng, 120)
+    for i in range(12):
+        (corpus / f"best{i}.txt").write_text("w250x w250x w250x w1x w2x.", encoding="utf-8")
+    params = BuildParams(title_terms=False)
+    db = tmp_path / "i.db"
+    build_index([corpus], db, params=params)
+    for i in range(12):
+        if i != 5:
+            (corpus / f"best{i}.txt").unlink()
+    build_index([corpus], db, params=params)
+    from index.ranking import top_k
+
+    s = Searcher.open(db)
+    for q in (["w250x", "w1x", "w2x"], ["w250x", "w0x"], ["w250x", "w250x", "w3x", "w1x"]):
+        ids, scores = s.score_terms(q)
+        for k in (1, 3, 10, 100):
+            assert s.rank(q, k, prune=True) == top_k(ids, scores, k), (q, k)
+    s.close()
+
+
+def test_maxscore_equals_exhaustive_after_a_merge(tmp_path):
+    """A merge rewrites the rows without dead chunks: their bounds are recomputed, still exact."""
+    rng = random.Random(55)
+    corpus = tmp_path / "c"
+    _zipf_corpus(corpus, rng, 120)
+    params = BuildParams(title_terms=False)
+    db = tmp_path / "i.db"
+    build_index([corpus], db, params=params)
+    for i in range(0, 120, 2):
+        (corpus / f"z{i:04}.txt").unlink()
+    _zipf_corpus(corpus, rng, 20, prefix="late", long=True)
+    assert build_index([corpus], db, params=params).merged
+    _assert_bounds_hold(db)
+    assert _assert_rank_exact(db, rng, n_queries=30) > 5
