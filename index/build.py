@@ -153,6 +153,7 @@ class _Writer:
         self.df_delta: Counter[int] = Counter()
         self.surface_delta: Counter[str] = Counter()
         self.boiler_delta: Counter[str] = Counter()
+        self.word_tids: dict[str, int] = {}  # surface word -> term id (0: stop word), this build only
         self.p_terms = array("I")
         self.p_chunks = array("I")
         self.p_tfs = array("H")
@@ -161,6 +162,21 @@ class _Writer:
         self.segment = int(meta.get("next_segment", 1))
         self.length = array("I", store.read_array(conn, "length", np.uint32).tolist())
         self.live = bytearray(store.read_array(conn, "live", np.uint8).tobytes())
+
+    def _word_ids(self, words: list[str]) -> list[int]:
+        """Term id of each surface word, 0 for a stop word: `terms_from_words` mapped to ids, through
+        a build-local memo so a word costs one dict lookup."""
+        memo = self.word_tids
+        ids = list(map(memo.get, words))
+        if None in ids:
+            for i, w in enumerate(words):
+                if ids[i] is None:
+                    tid = memo.get(w)
+                    if tid is None:
+                        term = word_term(w)
+                        tid = memo[w] = 0 if term is None else self._term_id(term)
+                    ids[i] = tid
+        return ids
 
     def _term_id(self, term: str) -> int:
         tid = self.term_ids.get(term)
@@ -188,25 +204,30 @@ class _Writer:
         )
         doc_row = cur.lastrowid
         rows = []
+        # the title's words count with every chunk (chunk_terms' rule): split them once per document
+        title_words = surface_words(title) if self.params.title_terms and title else []
         for chunk in chunked.chunks:
             cid = self.next_chunk
             self.next_chunk += 1
-            words, terms = chunk_terms(chunk.text, title, self.params)
+            words = surface_words(chunk.text)
+            if title_words:
+                words = title_words + words
             self.surface_delta.update(words)
-            counts = Counter(terms)
-            for term, tf in counts.items():
-                tid = self._term_id(term)
-                self.df_delta[tid] += 1
-                self.p_terms.append(tid)
-                self.p_chunks.append(cid)
-                self.p_tfs.append(min(tf, 65535))
-            while len(self.length) <= cid:
-                self.length.append(0)
-                self.live.append(0)
-            self.length[cid] = len(terms)
+            # one pass word -> term id, counted in C, postings extended once per chunk (not three
+            # appends per posting); document frequencies are counted from the postings at flush
+            counts = Counter(self._word_ids(words))
+            length = len(words) - counts.pop(0, 0)
+            self.p_terms.extend(counts.keys())
+            self.p_chunks.extend(array("I", [cid]) * len(counts))
+            self.p_tfs.extend(counts.values() if length <= 65535 else [min(tf, 65535) for tf in counts.values()])
+            if len(self.length) <= cid:
+                grow = cid + 1 - len(self.length)
+                self.length.extend(array("I", [0]) * grow)
+                self.live.extend(bytes(grow))
+            self.length[cid] = length
             self.live[cid] = 1
             rows.append((cid, doc_row, chunk.start, chunk.end, chunk.paragraph, chunk.part,
-                         len(terms), dup_key(chunk.text), text_digest(chunk.text)))
+                         length, dup_key(chunk.text), text_digest(chunk.text)))
         self.conn.executemany(
             "INSERT INTO chunks (id, doc, start, end, paragraph, part, length, dup_key, digest) VALUES (?,?,?,?,?,?,?,?,?)",
             rows,
@@ -222,12 +243,14 @@ class _Writer:
             if reason in BOILERPLATE_REASONS:
                 self.boiler_delta.subtract(surface_words(text[a:b]))
         chunks = self.conn.execute("SELECT id, start, end FROM chunks WHERE doc = ?", (doc_row,)).fetchall()
+        title_words = surface_words(title) if self.params.title_terms and title else []
         for cid, start, end in chunks:
-            words, terms = chunk_terms(text[start:end], title, self.params)
+            words = surface_words(text[start:end])
+            if title_words:
+                words = title_words + words
             self.surface_delta.subtract(words)
-            for term in set(terms):
-                tid = self.term_ids.get(term)
-                if tid is not None:
+            for tid in set(self._word_ids(words)):
+                if tid:
                     self.df_delta[tid] -= 1
             if cid < len(self.live):
                 self.live[cid] = 0
@@ -238,6 +261,10 @@ class _Writer:
     def flush(self) -> bool:
         """Write terms, postings segment, surface words, arrays and statistics. Returns True if merged."""
         conn = self.conn
+        if len(self.p_terms):  # each new posting is one chunk containing its term
+            df_new = np.bincount(np.frombuffer(self.p_terms, dtype=np.uint32))
+            for tid in np.flatnonzero(df_new).tolist():
+                self.df_delta[tid] += int(df_new[tid])
         new_terms = [(tid, term) for term, tid in self.term_ids.items() if tid not in self._known_ids()]
         conn.executemany("INSERT INTO terms (id, term, df) VALUES (?, ?, 0)", new_terms)
         conn.executemany("UPDATE terms SET df = df + ? WHERE id = ?",
