@@ -321,7 +321,7 @@ class _Writer:
         max_tf, min_len = _row_bounds(tfs, chunks, starts, self._lengths())
         self.conn.executemany(
             "INSERT OR REPLACE INTO postings (term, segment, chunks, tfs, max_tf, min_len) VALUES (?, ?, ?, ?, ?, ?)",
-            ((int(terms[s]), segment, chunks[s:e].tobytes(), tfs[s:e].tobytes(), mt, ml)
+            ((int(terms[s]), segment, chunks[s:e].tobytes(), store.pack_tfs(tfs[s:e], mt), mt, ml)
              for s, e, mt, ml in zip(starts.tolist(), ends.tolist(), max_tf.tolist(), min_len.tolist())),
         )
 
@@ -339,7 +339,7 @@ class _Writer:
         merged: dict[int, tuple[list[np.ndarray], list[np.ndarray]]] = {}
         for term, cb, tb in rows:
             c = np.frombuffer(cb, dtype=np.uint32)
-            t = np.frombuffer(tb, dtype=np.uint16)
+            t = store.unpack_tfs(tb, len(c))
             keep = live[c] == 1 if len(live) else np.zeros(len(c), bool)
             entry = merged.setdefault(term, ([], []))
             entry[0].append(c[keep])
@@ -354,7 +354,8 @@ class _Writer:
                 t = np.concatenate(ts)
                 order = np.argsort(c, kind="stable")
                 c, t = c[order], t[order]
-                out.append((term, segment, c.tobytes(), t.tobytes(), int(t.max()), int(lengths[c].min())))
+                max_tf = int(t.max())
+                out.append((term, segment, c.tobytes(), store.pack_tfs(t, max_tf), max_tf, int(lengths[c].min())))
         self.conn.executemany(
             "INSERT INTO postings (term, segment, chunks, tfs, max_tf, min_len) VALUES (?, ?, ?, ?, ?, ?)", out)
         return True

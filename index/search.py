@@ -264,7 +264,7 @@ class Searcher:
                 w_idf = idf(self.stats, self.params, df) * repeat
                 for cb, tb in self._conn.execute("SELECT chunks, tfs FROM postings WHERE term = ?", (tid,)):
                     ids = np.frombuffer(cb, dtype=np.uint32)
-                    tfs = np.frombuffer(tb, dtype=np.uint16)
+                    tfs = store.unpack_tfs(tb, len(ids))
                     acc[ids] += term_weights(tfs, self.norms[ids], w_idf, self.params)
                     touched.append(ids)
             ids = np.unique(np.concatenate(touched)).astype(np.int64)
@@ -296,8 +296,8 @@ class Searcher:
             tid, df = known[term]
             w_idf = idf(self.stats, self.params, df) * repeat
             for cb, tb, max_tf, min_len in rows.get(tid, ()):
-                out.append(PostingList(pos, np.frombuffer(cb, dtype=np.uint32), np.frombuffer(tb, dtype=np.uint16),
-                                       w_idf, max_tf, min_len))
+                ids = np.frombuffer(cb, dtype=np.uint32)
+                out.append(PostingList(pos, ids, store.unpack_tfs(tb, len(ids)), w_idf, max_tf, min_len))
         return out
 
     def rank(self, terms: list[str], k: int = 10, *, prune: bool | None = None) -> list[tuple[int, float]]:

@@ -3,7 +3,8 @@
 Tables: `meta` (tokenizer version, BM25 parameters, chunking parameters, corpus statistics, build
 time), `documents`, `chunks` (offsets, paragraph numbers, near-duplicate key), `terms` (document
 frequency), `postings` (per term and segment: sorted chunk ids and term frequencies as packed arrays,
-plus the row's max term frequency and min chunk length for query-time upper bounds),
+stored as one byte each when they fit (`pack_tfs`), plus the row's max term frequency and min
+chunk length for query-time upper bounds),
 `surface` (normalised surface words with their index term, their count in indexed text and
 their count in boilerplate that was left out: typo correction, compound joining, and recognising
 questions that only page furniture could answer) and
@@ -25,9 +26,20 @@ import numpy as np
 
 from index.errors import IndexCorruptError, IndexNotBuiltError, IndexWriteError
 
-SCHEMA_VERSION = "6"  # 6: postings rows carry max_tf and min_len (MaxScore upper bounds)
+SCHEMA_VERSION = "7"  # 6: postings rows carry max_tf and min_len (MaxScore bounds); 7: 1-byte tfs
 CHUNK_DTYPE = np.uint32
 TF_DTYPE = np.uint16
+
+
+def pack_tfs(tfs: np.ndarray, max_tf: int) -> bytes:
+    """A postings row's term frequencies: one byte each when the row's largest fits (nearly every
+    row: a chunk is a paragraph), else two. The reader tells them apart by the blob's length."""
+    return tfs.astype(np.uint8).tobytes() if max_tf <= 255 else tfs.astype(TF_DTYPE).tobytes()
+
+
+def unpack_tfs(blob: bytes, n: int) -> np.ndarray:
+    """Inverse of `pack_tfs` for a row of `n` postings (zero-copy)."""
+    return np.frombuffer(blob, dtype=np.uint8 if len(blob) == n else TF_DTYPE)
 
 
 def text_digest(text: str) -> int:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
+from index import store
 from index.build import BuildParams, build_index, chunk_terms
 from index.search import Searcher
 
@@ -181,7 +182,9 @@ def _assert_bounds_hold(db: Path) -> None:
     conn = sqlite3.connect(db)
     try:
         for cb, tb, max_tf, min_len in conn.execute("SELECT chunks, tfs, max_tf, min_len FROM postings"):
-            pl = PostingList(0, np.frombuffer(cb, np.uint32), np.frombuffer(tb, np.uint16), 2.5, max_tf, min_len)
+            ids = np.frombuffer(cb, np.uint32)
+            pl = PostingList(0, ids, store.unpack_tfs(tb, len(ids)), 2.5, max_tf, min_len)
+            assert pl.tfs.max() == max_tf
             contrib = term_weights(pl.tfs, s.norms[pl.ids], pl.weight, s.params)
             assert contrib.max() <= upper_bound(pl, s.stats, s.params) * (1 + 1e-12)
             assert np.all(np.diff(pl.ids.astype(np.int64)) > 0)  # sorted, unique
@@ -265,3 +268,22 @@ def test_maxscore_equals_exhaustive_after_a_merge(tmp_path):
     assert build_index([corpus], db, params=params).merged
     _assert_bounds_hold(db)
     assert _assert_rank_exact(db, rng, n_queries=30) > 5
+
+
+def test_rows_with_large_term_frequencies_keep_two_byte_tfs(tmp_path):
+    """Rows whose max tf fits a byte store one byte a posting; a tf of 300 keeps two, exactly."""
+    rng = random.Random(66)
+    corpus = tmp_path / "c"
+    _zipf_corpus(corpus, rng, 60)
+    (corpus / "many.txt").write_text(" ".join(["w7x"] * 300 + ["w8x"] * 3), encoding="utf-8")
+    params = BuildParams(title_terms=False)
+    db = tmp_path / "i.db"
+    build_index([corpus], db, params=params)
+    conn = sqlite3.connect(db)
+    widths = {t: len(tb) * 4 // len(cb) for t, cb, tb in conn.execute(
+        "SELECT t.term, p.chunks, p.tfs FROM postings p JOIN terms t ON t.id = p.term")}
+    conn.close()
+    assert widths["w7x"] == 2 and widths["w8x"] == 1
+    _assert_bounds_hold(db)
+    _assert_parity(db, params, rng, params.k1, params.b)
+    assert _assert_rank_exact(db, rng, n_queries=10) >= 0
