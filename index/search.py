@@ -25,6 +25,7 @@ from index.ranking import (Bm25Params, CorpusStats, PostingList, idf, length_nor
                            term_weights)
 
 MAXSCORE_MIN_POSTINGS = 20_000  # below this, plain term-at-a-time is as fast as pruning's bookkeeping
+POSTINGS_CACHE_BYTES = 256 * 2**20  # postings rows kept in memory by a Searcher (see Searcher._rows)
 MAX_QUERY_TERMS = 64  # a 400-word question keeps its 64 rarest... first terms; beyond that adds noise and cost
 
 
@@ -82,6 +83,8 @@ class Searcher:
             self._word_cache: dict[str, tuple | None] = {}
             self._terms_cache: dict[str, list[str]] = {}
             self._dup_cache: dict[int, tuple[DuplicateRef, ...]] = {}
+            self._row_cache: dict[int, tuple] = {}
+            self._row_cache_bytes = 0
             self._file_cache: dict[str, tuple[tuple, str]] = {}
             self._version = self._data_version()
         except (sqlite3.DatabaseError, KeyError, ValueError) as exc:
@@ -284,20 +287,40 @@ class Searcher:
                 counts[t] = counts.get(t, 0) + 1
         if not counts:
             return []
-        tids = [known[t][0] for t in counts]
-        marks = ",".join("?" * len(tids))
-        rows: dict[int, list[tuple]] = {}
-        for tid, cb, tb, max_tf, min_len in self._conn.execute(
-                f"SELECT term, chunks, tfs, max_tf, min_len FROM postings WHERE term IN ({marks}) "
-                "ORDER BY term, segment", tids):
-            rows.setdefault(tid, []).append((cb, tb, max_tf, min_len))
+        rows = self._rows([known[t][0] for t in counts])
         out = []
         for pos, (term, repeat) in enumerate(counts.items()):
             tid, df = known[term]
             w_idf = idf(self.stats, self.params, df) * repeat
-            for cb, tb, max_tf, min_len in rows.get(tid, ()):
-                ids = np.frombuffer(cb, dtype=np.uint32)
-                out.append(PostingList(pos, ids, store.unpack_tfs(tb, len(ids)), w_idf, max_tf, min_len))
+            for ids, tfs, max_tf, min_len in rows.get(tid, ()):
+                out.append(PostingList(pos, ids, tfs, w_idf, max_tf, min_len))
+        return out
+
+    def _rows(self, tids: list[int]) -> dict[int, tuple]:
+        """term id -> its postings rows (ids, tfs, max tf, min length) in segment order. Rows are
+        kept in memory (up to POSTINGS_CACHE_BYTES, oldest dropped first): frequent terms recur in
+        question after question, and reading a long row out of SQLite's overflow pages costs more
+        than scoring it. The cache is emptied whenever the index is reloaded (a build committed)."""
+        cache = self._row_cache
+        out = {tid: cache[tid] for tid in tids if tid in cache}
+        missing = [tid for tid in tids if tid not in out]
+        if not missing:
+            return out
+        marks = ",".join("?" * len(missing))
+        fetched: dict[int, list[tuple]] = {}
+        size = 0
+        for tid, cb, tb, max_tf, min_len in self._conn.execute(
+                f"SELECT term, chunks, tfs, max_tf, min_len FROM postings WHERE term IN ({marks}) "
+                "ORDER BY term, segment", missing):
+            ids = np.frombuffer(cb, dtype=np.uint32)
+            fetched.setdefault(tid, []).append((ids, store.unpack_tfs(tb, len(ids)), max_tf, min_len))
+            size += len(cb) + len(tb)
+        for tid, got in fetched.items():
+            out[tid] = cache[tid] = tuple(got)
+        self._row_cache_bytes += size
+        while self._row_cache_bytes > POSTINGS_CACHE_BYTES and cache:
+            old = cache.pop(next(iter(cache)))
+            self._row_cache_bytes -= sum(r[0].nbytes + r[1].nbytes for r in old)
         return out
 
     def rank(self, terms: list[str], k: int = 10, *, prune: bool | None = None) -> list[tuple[int, float]]:

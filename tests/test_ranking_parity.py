@@ -287,3 +287,28 @@ def test_rows_with_large_term_frequencies_keep_two_byte_tfs(tmp_path):
     _assert_bounds_hold(db)
     _assert_parity(db, params, rng, params.k1, params.b)
     assert _assert_rank_exact(db, rng, n_queries=10) >= 0
+
+
+def test_cached_postings_never_outlive_a_committed_build(tmp_path):
+    """An open Searcher keeps hot postings rows in memory; a build committed by someone else must
+    replace them at the next snapshot, so rank() still equals the exhaustive path on the new index."""
+    from index.ranking import top_k
+
+    rng = random.Random(77)
+    corpus = tmp_path / "c"
+    _zipf_corpus(corpus, rng, 80)
+    params = BuildParams(title_terms=False)
+    db = tmp_path / "i.db"
+    build_index([corpus], db, params=params)
+    s = Searcher.open(db)
+    q = ["w0x", "w1x", "w150x", "w2x"]
+    with s.snapshot():
+        before = s.rank(q, 10, prune=True)
+    for i in range(5):
+        (corpus / f"fresh{i}.txt").write_text("w150x w150x w150x w0x w1x.", encoding="utf-8")
+    build_index([corpus], db, params=params)
+    with s.snapshot():
+        after = s.rank(q, 10, prune=True)
+        ids, scores = s.score_terms(q)
+        assert after == top_k(ids, scores, 10) and after != before
+    s.close()
