@@ -156,7 +156,12 @@ class _Writer:
         self.next_doc = (conn.execute("SELECT max(id) FROM documents").fetchone()[0] or 0) + 1
         self.doc_rows: list[tuple] = []
         self.chunk_rows: list[tuple] = []
-        self.word_tids: dict[str, int] = {}  # surface word -> term id (0: stop word), this build only
+        # this build only: surface word -> word number; word number -> word, term id (0: stop word)
+        self.word_nums: dict[str, int] = {}
+        self.word_list: list[str] = []
+        self.word_tid: list[int] = []
+        self.word_seq = array("I")                     # word numbers of indexed text, not yet counted
+        self.word_counts = np.zeros(0, dtype=np.int64)  # per word number
         self.p_terms = array("I")
         self.p_chunks = array("I")
         self.p_tfs = array("H")
@@ -166,20 +171,37 @@ class _Writer:
         self.length = array("I", store.read_array(conn, "length", np.uint32).tolist())
         self.live = bytearray(store.read_array(conn, "live", np.uint8).tobytes())
 
-    def _word_ids(self, words: list[str]) -> list[int]:
+    def _word_ids(self, words: list[str], count: bool = False) -> list[int]:
         """Term id of each surface word, 0 for a stop word: `terms_from_words` mapped to ids, through
-        a build-local memo so a word costs one dict lookup."""
-        memo = self.word_tids
-        ids = list(map(memo.get, words))
-        if None in ids:
+        a build-local memo (word -> word number -> term id) so a word costs one dict lookup. With
+        `count`, the words are also tallied for the `surface` table (as numbers, in an array)."""
+        memo = self.word_nums
+        nums = list(map(memo.get, words))
+        if None in nums:
             for i, w in enumerate(words):
-                if ids[i] is None:
-                    tid = memo.get(w)
-                    if tid is None:
+                if nums[i] is None:
+                    num = memo.get(w)
+                    if num is None:
                         term = word_term(w)
-                        tid = memo[w] = 0 if term is None else self._term_id(term)
-                    ids[i] = tid
-        return ids
+                        num = memo[w] = len(self.word_list)
+                        self.word_list.append(w)
+                        self.word_tid.append(0 if term is None else self._term_id(term))
+                    nums[i] = num
+        if count:
+            self.word_seq.extend(nums)
+            if len(self.word_seq) >= 4_000_000:
+                self._fold_word_counts()
+        return list(map(self.word_tid.__getitem__, nums))
+
+    def _fold_word_counts(self) -> None:
+        """Add the tallied word numbers to the per-word counts (bounded memory for big builds)."""
+        if len(self.word_seq):
+            got = np.bincount(np.frombuffer(self.word_seq, dtype=np.uint32), minlength=len(self.word_list))
+            if len(self.word_counts) < len(got):
+                self.word_counts = np.concatenate([self.word_counts, np.zeros(len(got) - len(self.word_counts),
+                                                                              np.int64)])
+            self.word_counts[:len(got)] += got
+            self.word_seq = array("I")
 
     def _term_id(self, term: str) -> int:
         tid = self.term_ids.get(term)
@@ -213,10 +235,10 @@ class _Writer:
             words = surface_words(chunk.text)
             if title_words:
                 words = title_words + words
-            self.surface_delta.update(words)
-            # one pass word -> term id, counted in C, postings extended once per chunk (not three
-            # appends per posting); document frequencies are counted from the postings at flush
-            counts = Counter(self._word_ids(words))
+            # one pass word -> word number -> term id, counted in C, postings extended once per chunk
+            # (not three appends per posting); document frequencies and surface-word counts are
+            # counted from arrays with bincount (at flush, and every few million words)
+            counts = Counter(self._word_ids(words, count=True))
             length = len(words) - counts.pop(0, 0)
             self.p_terms.extend(counts.keys())
             self.p_chunks.extend(array("I", [cid]) * len(counts))
@@ -275,6 +297,9 @@ class _Writer:
         """Write terms, postings segment, surface words, arrays and statistics. Returns True if merged."""
         conn = self.conn
         self._write_rows()
+        self._fold_word_counts()
+        for num in np.flatnonzero(self.word_counts).tolist():
+            self.surface_delta[self.word_list[num]] += int(self.word_counts[num])
         if len(self.p_terms):  # each new posting is one chunk containing its term
             df_new = np.bincount(np.frombuffer(self.p_terms, dtype=np.uint32))
             for tid in np.flatnonzero(df_new).tolist():

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 VARIANT = "BM25Okapi"
+SEED_FACTOR = 2  # MaxScore seeds its threshold from the rarest terms until they hold this many x k postings
 DEFAULT_K1 = 1.2
 DEFAULT_B = 0.75
 DEFAULT_EPSILON = 0.25
@@ -213,7 +214,7 @@ def maxscore_top_k(lists: list[PostingList], k: int, norms: np.ndarray, live: np
     for group in sorted(groups.values(), key=lambda g: sum(len(pl.ids) for pl in g)):
         parts.extend(pl.ids for pl in group)
         n_seed += sum(len(pl.ids) for pl in group)
-        if n_seed >= 2 * k:
+        if n_seed >= SEED_FACTOR * k:
             break
     if len(parts) == len(lists):
         return None  # every list is needed to find k chunks: nothing to prune
