@@ -6,7 +6,8 @@ with the exhaustive reference `top_k(*score_terms(terms), 10)` on every query of
 
 Prints p50/p95/p99/mean of rank() (best of --repeats passes per query, after a warm-up pass), the
 number of queries whose result differs from the reference in any chunk id, score bit or order
-(must be 0), cold start (open + first rank in this process), and the index's size on disk with
+(must be 0), cold start (imports + open + first rank in this process), peak RSS of this process
+while serving (before the exhaustive check), and the index's size on disk with
 a per-table breakdown (SQLite's dbstat) when available. Not collected by pytest.
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sqlite3
 import statistics
 import sys
@@ -72,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
             s.rank(t, args.k)
             best = min(best, time.perf_counter() - a)
         times.append(best * 1e3)
+    serving_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the exhaustive check
     mismatches = 0
     if not args.no_check:
         for t in terms:
@@ -86,7 +89,8 @@ def main(argv: list[str] | None = None) -> None:
         "p50_ms": round(statistics.median(times), 3), "p95_ms": round(float(np.percentile(times, 95)), 3),
         "p99_ms": round(float(np.percentile(times, 99)), 3), "mean_ms": round(statistics.mean(times), 3),
         "mismatches": None if args.no_check else mismatches, "cold_start_s": round(cold, 3),
-        "disk_mib": round(size, 2), "tables_mib": disk_breakdown(args.db),
+        "disk_mib": round(size, 2), "peak_rss_serving_mib": round(serving_rss, 1),
+        "tables_mib": disk_breakdown(args.db),
     }
     print(json.dumps(out, indent=1))
     if args.json:
