@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 VARIANT = "BM25Okapi"
-SEED_FACTOR = 2  # MaxScore seeds its threshold from the rarest terms until they hold this many x k postings
+SEED_FACTOR = 2   # MaxScore seeds its threshold from the rarest terms until they hold this many x k postings
+SEED_NARROW = 50  # above this many x k seed chunks, seed only from those sharing the two rarest terms
 DEFAULT_K1 = 1.2
 DEFAULT_B = 0.75
 DEFAULT_EPSILON = 0.25
@@ -183,13 +184,14 @@ def _distinct(ids: np.ndarray, slot: np.ndarray) -> np.ndarray:
 
 
 def maxscore_top_k(lists: list[PostingList], k: int, norms: np.ndarray, live: np.ndarray, acc: np.ndarray,
-                   flag: np.ndarray, slot: np.ndarray, stats: CorpusStats,
-                   params: Bm25Params) -> list[tuple[int, float]] | None:
+                   flag: np.ndarray, slot: np.ndarray, stats: CorpusStats, params: Bm25Params,
+                   *, narrow: int | None = None) -> list[tuple[int, float]] | None:
     """Exact top-k with MaxScore pruning; None when pruning cannot help (use `taat_top_k`).
 
-    1. Seed: fully score every live chunk of the shortest term(s) (>= 2k postings): the k-th best
-       of these real scores is a threshold theta the k-th answer cannot fall below. Dead chunks
-       never seed it.
+    1. Seed: fully score every live chunk of the shortest term(s) (>= 2k postings) — or, when
+       that list is long (> `narrow` x k), only its chunks that also hold the next rarest term:
+       the k-th best of these real scores is a threshold theta the k-th answer cannot fall below.
+       Dead chunks never seed it.
     2. Rows by upper bound ascending: the longest prefix whose bounds sum below theta is
        non-essential (a chunk found only there cannot reach theta). Only essential rows are
        scattered into `acc`; chunks whose partial score plus the non-essential bounds cannot reach
@@ -209,9 +211,10 @@ def maxscore_top_k(lists: list[PostingList], k: int, norms: np.ndarray, live: np
     if len(groups) < 2:
         return None
     # 1. seed
+    ordered = sorted(groups.values(), key=lambda g: sum(len(pl.ids) for pl in g))
     parts: list[np.ndarray] = []
     n_seed = 0
-    for group in sorted(groups.values(), key=lambda g: sum(len(pl.ids) for pl in g)):
+    for group in ordered:
         parts.extend(pl.ids for pl in group)
         n_seed += sum(len(pl.ids) for pl in group)
         if n_seed >= SEED_FACTOR * k:
@@ -222,6 +225,15 @@ def maxscore_top_k(lists: list[PostingList], k: int, norms: np.ndarray, live: np
     seed = seed[live[seed]]
     if len(seed) < k:
         return None
+    if len(seed) > (SEED_NARROW if narrow is None else narrow) * k and len(parts) == len(ordered[0]):
+        # a long rarest list: its chunks that also hold the next rarest term are the likely top
+        # scorers and far fewer to score (any >= k live chunks give a valid threshold)
+        flag[seed] = True
+        nxt = ordered[1][0].ids if len(ordered[1]) == 1 else np.concatenate([pl.ids for pl in ordered[1]])
+        both = nxt[flag[nxt]]
+        flag[seed] = False
+        if len(both) >= SEED_FACTOR * k:
+            seed = both
     flag[seed] = True
     try:
         for pl in lists:

@@ -167,6 +167,9 @@ def _assert_rank_exact(db: Path, rng: random.Random, n_queries: int = 60) -> int
                 if got is not None:
                     assert got == want, (q, k)
                     pruned += 1
+                narrowed = maxscore_top_k(s.posting_lists(q), k, s.norms, s.live, s._acc, s._flag, s._slot,
+                                          s.stats, s.params, narrow=1)  # seed from two terms' overlap
+                assert narrowed is None or narrowed == want, (q, k)
                 assert not s._acc.any() and not s._flag.any()  # scratch left clean
     finally:
         s.close()
