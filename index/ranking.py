@@ -172,7 +172,16 @@ def _probe(pl: PostingList, chosen: np.ndarray, flag: np.ndarray) -> tuple[np.nd
 
 def _add(acc: np.ndarray, pl: PostingList, ids: np.ndarray, tfs: np.ndarray, norms: np.ndarray,
          params: Bm25Params) -> None:
-    acc[ids] += term_weights(tfs, norms[ids], pl.weight, params)
+    """acc[ids] += the row's BM25 contributions, for pruning decisions only (rounded differently
+    from `term_weights`: reported scores never come from here). Indices are converted to intp
+    once, not on each of the three fancy-indexing passes, and the arithmetic runs in place."""
+    i = ids.astype(np.intp)
+    tf = tfs.astype(np.float64)
+    den = norms.take(i)
+    den += tf
+    tf *= pl.weight * (params.k1 + 1.0)
+    tf /= den
+    acc[i] += tf
 
 
 def _distinct(ids: np.ndarray, slot: np.ndarray) -> np.ndarray:
@@ -256,7 +265,7 @@ def maxscore_top_k(lists: list[PostingList], k: int, norms: np.ndarray, live: np
         return None
     non = [lists[i] for _, i in bounded[:n_non]]
     essential = [lists[i] for _, i in bounded[n_non:]]
-    touched = essential[0].ids if len(essential) == 1 else np.concatenate([pl.ids for pl in essential])
+    touched = (essential[0].ids if len(essential) == 1 else np.concatenate([pl.ids for pl in essential])).astype(np.intp)
     try:
         for pl in essential:
             _add(acc, pl, pl.ids, pl.tfs, norms, params)
