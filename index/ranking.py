@@ -273,13 +273,26 @@ def maxscore_top_k(lists: list[PostingList], k: int, norms: np.ndarray, live: np
         cand = cand[live[cand]]
         if len(essential) > 1:
             cand = _distinct(cand, slot)
-        if len(cand) > k:
+        # probe the non-essential rows, largest bound first; between rows, drop candidates that
+        # cannot reach theta with the rows left, and (all weights positive: partial scores only
+        # grow) raise theta to the k-th best partial score, so later long rows are probed for
+        # few candidates (binary search) instead of gathered whole
+        positive = all(pl.weight > 0 for pl in lists)
+        left = rest
+        for pl in reversed(non):
+            if len(cand) <= k:
+                break
+            partial = acc[cand]
+            if positive:
+                theta = max(theta, float(np.partition(partial, len(cand) - k)[len(cand) - k]) - tol)
+            cand = cand[partial >= theta - tol - left]
             flag[cand] = True
             try:
-                for pl in reversed(non):  # largest bounds first
-                    _add(acc, pl, *_probe(pl, cand, flag), norms, params)
+                _add(acc, pl, *_probe(pl, cand, flag), norms, params)
             finally:
                 flag[cand] = False
+            left -= upper_bound(pl, stats, params)
+        if len(cand) > k:
             approx = acc[cand]
             kth = float(np.partition(approx, len(cand) - k)[len(cand) - k])
             cand = cand[approx >= kth - 2 * tol]
