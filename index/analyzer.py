@@ -72,11 +72,13 @@ def _number(token: str) -> str:
     return token.replace(",", ".") if token.count(",") == 1 and len(token.split(",")[1]) != 3 else token.replace(",", "")
 
 
-def surface_words(text: str) -> list[str]:
+def surface_words(text: str, joined: bool = True) -> list[str]:
     """Normalised words before stop-word removal and stemming, compounds expanded.
 
     The search layer needs this level (not stems) to correct typos against the index's
     vocabulary and to join adjacent query words that the corpus writes as one compound.
+    `joined=False` leaves out the joined form of hyphen compounds: the words as written, which is
+    what the index's vocabulary of surface words counts.
     """
     out: list[str] = []
     append = out.append
@@ -94,9 +96,8 @@ def surface_words(text: str) -> list[str]:
         if "-" in token:
             parts = [p.replace("'", "") for p in token.split("-") if p]
             out.extend(parts)
-            joined = "".join(parts)
-            if len(parts) > 1:
-                append(joined)
+            if joined and len(parts) > 1:
+                append("".join(parts))
             continue
         token = token.replace("'", "")
         if token:

@@ -134,6 +134,12 @@ def _fingerprint(doc: Document) -> str:
     return hashlib.sha256((content + meta).encode("utf-8")).hexdigest()
 
 
+def _solid(text: str, words: list[str]) -> list[str]:
+    """The words as written (hyphen compounds not joined), for the surface vocabulary; the same list
+    object when the text has no hyphen, which is almost always."""
+    return surface_words(text, joined=False) if "-" in text or "\u2010" in text or "\u2011" in text else words
+
+
 def chunk_terms(text: str, title: str | None, params: BuildParams) -> tuple[list[str], list[str]]:
     """(surface words, index terms) of one chunk; the title's words count with every chunk when enabled."""
     words = surface_words(text)
@@ -229,16 +235,24 @@ class _Writer:
         rows = self.chunk_rows
         # the title's words count with every chunk (chunk_terms' rule): split them once per document
         title_words = surface_words(title) if self.params.title_terms and title else []
+        title_solid = _solid(title, title_words) if title_words else []
         for chunk in chunked.chunks:
             cid = self.next_chunk
             self.next_chunk += 1
             words = surface_words(chunk.text)
+            solid = _solid(chunk.text, words)
             if title_words:
                 words = title_words + words
+                solid = title_solid + solid
             # one pass word -> word number -> term id, counted in C, postings extended once per chunk
             # (not three appends per posting); document frequencies and surface-word counts are
-            # counted from arrays with bincount (at flush, and every few million words)
-            counts = Counter(self._word_ids(words, count=True))
+            # counted from arrays with bincount (at flush, and every few million words). The surface
+            # table counts words as written (no joined hyphen forms), the postings every term.
+            if solid is words:
+                counts = Counter(self._word_ids(words, count=True))
+            else:
+                counts = Counter(self._word_ids(words))
+                self._word_ids(solid, count=True)
             length = len(words) - counts.pop(0, 0)
             self.p_terms.extend(counts.keys())
             self.p_chunks.extend(array("I", [cid]) * len(counts))
@@ -279,11 +293,14 @@ class _Writer:
                 self.boiler_delta.subtract(surface_words(text[a:b]))
         chunks = self.conn.execute("SELECT id, start, end FROM chunks WHERE doc = ?", (doc_row,)).fetchall()
         title_words = surface_words(title) if self.params.title_terms and title else []
+        title_solid = _solid(title, title_words) if title_words else []
         for cid, start, end in chunks:
             words = surface_words(text[start:end])
+            solid = _solid(text[start:end], words)
             if title_words:
                 words = title_words + words
-            self.surface_delta.subtract(words)
+                solid = title_solid + solid
+            self.surface_delta.subtract(solid)
             for tid in set(self._word_ids(words)):
                 if tid:
                     self.df_delta[tid] -= 1

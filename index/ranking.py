@@ -20,8 +20,8 @@ import numpy as np
 VARIANT = "BM25Okapi"
 SEED_FACTOR = 2   # MaxScore seeds its threshold from the rarest terms until they hold this many x k postings
 SEED_NARROW = 50  # above this many x k seed chunks, seed only from those sharing the two rarest terms
-DEFAULT_K1 = 1.2
-DEFAULT_B = 0.75
+DEFAULT_K1 = 0.9  # k1/b chosen on SciFact train (809 claims; grid in tests/eval/scifact.py)
+DEFAULT_B = 0.4
 DEFAULT_EPSILON = 0.25
 
 

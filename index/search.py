@@ -230,7 +230,9 @@ class Searcher:
         joined = []
         content = [w for w in words if w not in STOP_WORDS]
         for a, b in zip(content, content[1:]):
-            if a + b not in content and self.knows_word(a + b):
+            # only words the corpus writes solid ("cease fire" -> "ceasefire"), never numbers ("1 in 5"):
+            # joined forms made from hyphens would give hyphenated spellings a spurious rare-term bonus
+            if a.isalpha() and b.isalpha() and a + b not in content and self.knows_word(a + b):
                 joined.append(a + b)
         terms = [t for t in map(self.term_of, words + joined) if t is not None][:MAX_QUERY_TERMS]
         return QueryAnalysis(terms=terms, words=words, corrections=corrections, joined=joined, unknown=unknown,

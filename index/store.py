@@ -26,7 +26,7 @@ import numpy as np
 
 from index.errors import IndexCorruptError, IndexNotBuiltError, IndexWriteError
 
-SCHEMA_VERSION = "7"  # 6: postings rows carry max_tf and min_len (MaxScore bounds); 7: 1-byte tfs
+SCHEMA_VERSION = "8"  # 6: postings rows carry max_tf and min_len (MaxScore bounds); 7: 1-byte tfs; 8: surface words counted as written
 CHUNK_DTYPE = np.uint32
 TF_DTYPE = np.uint16
 
