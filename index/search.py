@@ -252,14 +252,20 @@ class Searcher:
         st = self.term_stats([term]).get(term)
         return idf(self.stats, self.params, st[1]) if st else 0.0
 
+    def _query_counts(self, terms: list[str]) -> tuple[dict[str, tuple[int, int]], dict[str, int]]:
+        """(term -> (id, df) for known terms, known term -> repeats in first-occurrence order):
+        rank-bm25 scores a repeated query token once per repeat."""
+        known = self.term_stats(terms)
+        counts: dict[str, int] = {}
+        for t in terms:
+            if t in known:
+                counts[t] = counts.get(t, 0) + 1
+        return known, counts
+
     def score_terms(self, terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(chunk ids, scores) of every live chunk matching any term: rank-bm25's formula, postings only."""
         with self._lock:
-            known = self.term_stats(terms)
-            counts: dict[str, int] = {}
-            for t in terms:
-                if t in known:
-                    counts[t] = counts.get(t, 0) + 1
+            known, counts = self._query_counts(terms)
             if not counts:
                 return np.zeros(0, np.int64), np.zeros(0)
             acc = self._acc
@@ -282,11 +288,7 @@ class Searcher:
     def posting_lists(self, terms: list[str]) -> list[PostingList]:
         """The query's (term, segment) rows in the reference summation order of `score_terms`:
         distinct terms in first-occurrence order, each term's segments ascending. One SQL query."""
-        known = self.term_stats(terms)
-        counts: dict[str, int] = {}
-        for t in terms:
-            if t in known:
-                counts[t] = counts.get(t, 0) + 1
+        known, counts = self._query_counts(terms)
         if not counts:
             return []
         rows = self._rows([known[t][0] for t in counts])
