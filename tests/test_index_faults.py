@@ -147,11 +147,13 @@ def test_hostile_corpus_names_every_bad_input_and_indexes_every_good_document(tm
 
 def test_kill_9_mid_build_leaves_the_previous_index_intact(tmp_path: Path, db: Path, corpus: Path) -> None:
     before = snapshot(db)
-    big = generate_corpus(tmp_path / "big", 2000)
+    # SQLite spills uncommitted pages to the WAL only when its page cache (2 MB) fills: the corpus must
+    # be large enough that this happens well before the commit, or the kill could land after it
+    big = generate_corpus(tmp_path / "big", 8000)
     proc = subprocess.Popen(index_cmd("build", "--db", str(db), str(big)), cwd=str(REPO), env=cli_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        wait_until_writing(db, proc, wal_bytes=64 * 1024)
+        wait_until_writing(db, proc, wal_bytes=512 * 1024)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
@@ -183,7 +185,7 @@ def test_kill_9_mid_build_leaves_the_previous_index_intact(tmp_path: Path, db: P
 
 def test_ctrl_c_mid_build_exits_130_and_keeps_the_previous_index(tmp_path: Path, db: Path) -> None:
     before = snapshot(db)
-    big = generate_corpus(tmp_path / "big", 1200, seed=3)
+    big = generate_corpus(tmp_path / "big", 4000, seed=3)  # seconds of building: the 0.3 s wait stays inside it
     proc = subprocess.Popen(index_cmd("build", "--db", str(db), str(big)), cwd=str(REPO), env=cli_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
