@@ -8,11 +8,17 @@ exactly the code that runs against slack.com. It is strict about Block Kit limit
 
 Faults (`inject`): HTTP 500, 429 `ratelimited` with Retry-After, slow responses, dropped responses,
 and Slack API errors, consumed one per call of the named method.
+
+For load runs (`tests/bench/bench_slack.py`), `FakeSlack(record="posts")` keeps no call log at all:
+only `(thread_ts, time)` of each delivered chat.postMessage, which `drain_posts()` hands over and
+forgets, and per-method counts. So a 10-minute soak cannot grow the fake's memory, and the fake can
+run in its own process (`python -m fakeslack.serve`), driven over `/_bench/...` on its HTTP port.
 """
 from __future__ import annotations
 
 import itertools
 import json
+import os
 import socket
 import threading
 import time
@@ -79,6 +85,18 @@ class Envelope:
     retry_attempt: int = 0
 
 
+def _rss_mib() -> float:
+    """This process's resident set size (Linux), for the load benchmark's memory check."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return -1.0
+
+
 def check_blocks(blocks: list[dict]) -> str | None:
     """Slack's limits that matter to us; returns an error code like Slack's, or None."""
     if not isinstance(blocks, list) or len(blocks) > 50:
@@ -106,10 +124,17 @@ class FakeSlack:
     """Start with `FakeSlack().start()` (or as a context manager); `stop()` when done."""
 
     def __init__(self, *, bot_token: str = "xoxb-fake-bot-token", app_token: str = "xapp-fake-app-token",
-                 bot_user_id: str = "UBOT0001", bot_id: str = "BBOT0001", team_id: str = "T0001") -> None:
+                 bot_user_id: str = "UBOT0001", bot_id: str = "BBOT0001", team_id: str = "T0001",
+                 record: str = "all") -> None:
+        if record not in ("all", "posts"):
+            raise ValueError(f"record must be 'all' or 'posts', not {record!r}")
         self.bot_token, self.app_token = bot_token, app_token
         self.bot_user_id, self.bot_id, self.team_id = bot_user_id, bot_id, team_id
+        self.record = record  # "all": every call, envelope and ack is kept (tests); "posts": load runs
         self._calls: list[Call] = []
+        self._posts: list[tuple[str | None, float]] = []  # (thread_ts, at) of delivered posts, drained
+        self.counts: dict[str, int] = {}  # calls per method (delivered or not)
+        self._rr = itertools.count()  # round-robin over live Socket Mode connections (send_envelopes)
         self._faults: dict[str, list[Fault]] = {}
         self._cond = threading.Condition()
         self._ts = itertools.count(1)
@@ -222,7 +247,17 @@ class FakeSlack:
     def reset(self) -> None:
         with self._cond:
             self._calls.clear()
+            self._posts.clear()
             self._faults.clear()
+
+    def drain_posts(self) -> list[tuple[str | None, float]]:
+        """`(thread_ts, monotonic time)` of every chat.postMessage delivered since the last drain.
+
+        The times are `time.monotonic()` in this process; on Linux that is the system-wide
+        CLOCK_MONOTONIC, so a load generator in another process can subtract its own send times."""
+        with self._cond:
+            out, self._posts = self._posts, []
+        return out
 
     def inject(self, method: str, *faults: Fault) -> None:
         with self._cond:
@@ -243,6 +278,9 @@ class FakeSlack:
                     params["_raw"] = raw.decode("utf-8", "replace")
             else:
                 params.update({k: v[0] for k, v in parse_qs(raw.decode("utf-8")).items()})
+        if url.path.startswith("/_bench/"):
+            self._bench_control(req, url.path[len("/_bench/"):], params)
+            return
         if url.path.startswith("/api/"):
             method = url.path[len("/api/"):]
         elif url.path.startswith("/respond/"):
@@ -280,8 +318,33 @@ class FakeSlack:
 
     def _record(self, call: Call) -> None:
         with self._cond:
-            self._calls.append(call)
+            self.counts[call.method] = self.counts.get(call.method, 0) + 1
+            if call.method == "chat.postMessage" and call.delivered:
+                self._posts.append((call.params.get("thread_ts"), call.at))
+            if self.record == "all":
+                self._calls.append(call)
             self._cond.notify_all()
+
+    def _bench_control(self, req: BaseHTTPRequestHandler, what: str, params: dict[str, Any]) -> None:
+        """Control endpoints for a load generator in another process (never called by the bot):
+        `envelopes` sends `{"payloads": [...]}` as events_api envelopes spread over the live
+        connections, `posts` drains the post log, `stats` reports counts, connections and RSS."""
+        if what == "envelopes":
+            try:
+                ids = self.send_envelopes(list(params.get("payloads") or []))
+            except RuntimeError as err:
+                self._reply(req, 409, {"ok": False, "error": str(err)})
+                return
+            self._reply(req, 200, {"ok": True, "envelope_ids": ids})
+        elif what == "posts":
+            self._reply(req, 200, {"ok": True, "posts": self.drain_posts()})
+        elif what == "stats":
+            with self._cond:
+                counts, held = dict(self.counts), len(self._calls) + len(self._posts)
+            self._reply(req, 200, {"ok": True, "counts": counts, "held": held, "pid": os.getpid(),
+                                   "connections": self.live_connections(), "rss_mib": _rss_mib()})
+        else:
+            self._reply(req, 404, {"ok": False, "error": "unknown_path"})
 
     @staticmethod
     def _reply(req: BaseHTTPRequestHandler, status: int, body: dict, headers: dict | None = None) -> None:
@@ -357,8 +420,10 @@ class FakeSlack:
                 envelope_id = data.get("envelope_id")
                 if envelope_id:
                     with self._cond:
-                        self.acks[envelope_id] = data
-                        self.ack_counts[envelope_id] = self.ack_counts.get(envelope_id, 0) + 1
+                        self.counts["ack"] = self.counts.get("ack", 0) + 1
+                        if self.record == "all":
+                            self.acks[envelope_id] = data
+                            self.ack_counts[envelope_id] = self.ack_counts.get(envelope_id, 0) + 1
                         self._cond.notify_all()
         except ConnectionClosed:
             pass
@@ -388,9 +453,26 @@ class FakeSlack:
             if not self._conns:
                 raise RuntimeError("fake Slack: no Socket Mode connection to send on")
             conn = self._conns[-1]
-            self.envelopes.append(Envelope(envelope_id, type_, payload, retry_attempt))
+            if self.record == "all":
+                self.envelopes.append(Envelope(envelope_id, type_, payload, retry_attempt))
         conn.send(json.dumps(message))
         return envelope_id
+
+    def send_envelopes(self, payloads: list[dict]) -> list[str]:
+        """Send each payload as an events_api envelope, back to back, spread round-robin over the
+        live connections as Slack spreads events over an app's connections (up to 10)."""
+        with self._cond:
+            conns = list(self._conns)
+        if not conns:
+            raise RuntimeError("fake Slack: no Socket Mode connection to send on")
+        ids = []
+        for payload in payloads:
+            envelope_id = uuid.uuid4().hex
+            conn = conns[next(self._rr) % len(conns)]
+            conn.send(json.dumps({"envelope_id": envelope_id, "type": "events_api", "payload": payload,
+                                  "accepts_response_payload": False, "retry_attempt": 0, "retry_reason": ""}))
+            ids.append(envelope_id)
+        return ids
 
     def wait_ack(self, envelope_id: str, timeout: float = 5.0) -> dict:
         return self.wait_for(lambda: self.acks.get(envelope_id), timeout)
