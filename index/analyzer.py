@@ -10,8 +10,9 @@ expanded to their parts plus the joined form ("cease-fire" -> cease, fire, cease
 "ceasefire" and "cease fire") -> stop words removed -> lemma (simplemma: "met" -> meet, "said" -> say, irregular
 forms a stemmer cannot join) -> Snowball English stemming (PyStemmer).
 
-The lemmatizer's dictionary takes ~0.3 s to load, so it is loaded lazily: the index stores every
-corpus word's term (`surface` table) and queries look words up there first (index.search).
+The lemmatizer's dictionary takes ~0.3 s to load, so it is loaded lazily (and from a cache file, see
+`_lemmatizer`): the index stores every corpus word's term (`surface` and `lexicon` tables) and
+queries look words up there first (index.search).
 """
 from __future__ import annotations
 
@@ -114,9 +115,67 @@ def stem(word: str) -> str:
 def lemma(word: str) -> str:
     if not word.isalpha():
         return word
-    import simplemma
+    return _lemmatize(word).casefold()  # simplemma capitalises proper nouns ("Gaza")
 
-    return simplemma.lemmatize(word, lang="en").casefold()  # it capitalises proper nouns ("Gaza")
+
+@lru_cache(maxsize=1)
+def _lemmatizer():
+    """simplemma's default English lemmatizer, with its dictionary kept in a cache file.
+
+    Decoding the dictionary shipped with simplemma takes 0.15-0.3 s, paid by every cold process
+    whose question has a word the index has never seen (`ask` is one process per question); the
+    decoded mapping, written once with `marshal` (plain data, never code), loads in ~0.04 s. Same
+    strategy and data as `simplemma.lemmatize(word, lang="en")`; on any surprise in simplemma's
+    internals the plain function is used."""
+    import simplemma
+    try:
+        from simplemma.strategies import DefaultStrategy
+        from simplemma.strategies.dictionaries import dictionary_factory as factories
+    except ImportError:
+        return lambda word: simplemma.lemmatize(word, lang="en")
+
+    class CachedFactory(factories.DefaultDictionaryFactory):
+        def _get_dictionary_uncached(self, lang: str):
+            return factories.MappingStrToByteString(_cached_dictionary(lang, factories))
+
+    lemmatizer = simplemma.Lemmatizer(lemmatization_strategy=DefaultStrategy(greedy=False,
+                                                                             dictionary_factory=CachedFactory()))
+    return lambda word: lemmatizer.lemmatize(word, "en")
+
+
+def _cached_dictionary(lang: str, factories) -> dict[bytes, bytes]:
+    import marshal
+    import os
+
+    from index.config import cache_dir
+
+    source = factories.DATA_FOLDER / f"{lang}.plzma"
+    st = source.stat()
+    path = cache_dir() / f"simplemma-{lang}-{st.st_size}-{st.st_mtime_ns}.marshal"
+    try:
+        data = marshal.loads(path.read_bytes())
+        if isinstance(data, dict) and data:
+            return data
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    data = factories._load_dictionary_from_disk(lang)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(marshal.dumps(data))
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only home: every cold process decodes the shipped file, as simplemma does
+    return data
+
+
+def _lemmatize(word: str) -> str:
+    try:
+        return _lemmatizer()(word)
+    except AttributeError:  # simplemma's internals moved: its public function is the definition
+        import simplemma
+
+        return simplemma.lemmatize(word, lang="en")
 
 
 _TERM_MEMO: dict[str, str | None] = {}

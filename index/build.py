@@ -128,10 +128,13 @@ def dup_key(text: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)  # 8 bytes in SQLite, not a 20-char string
 
 
-def _fingerprint(doc: Document) -> str:
+def _fingerprint(doc: Document) -> int:
+    """Content and metadata in 8 bytes (an integer column): enough to tell a changed document from an
+    unchanged one (a false match is a 2^-64 chance) at an eighth of a hex SHA-256's size per row."""
     meta = json.dumps([doc.title, doc.date, doc.url, doc.publisher, getattr(doc, "body_start", 0)])
     content = doc.content_hash or hashlib.sha256(doc.text.encode("utf-8")).hexdigest()
-    return hashlib.sha256((content + meta).encode("utf-8")).hexdigest()
+    raw = hashlib.blake2b((content + meta).encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(raw, "big", signed=True)
 
 
 def _solid(text: str, words: list[str]) -> list[str]:
@@ -340,6 +343,10 @@ class _Writer:
                     (word, word_term(word), d),
                 )
         conn.execute("DELETE FROM surface WHERE cf <= 0 AND bcf <= 0")
+        if self.word_list:
+            tid_term = {tid: term for term, tid in self.term_ids.items()}
+            conn.executemany("INSERT OR IGNORE INTO lexicon (word, term) VALUES (?, ?)",
+                             zip(self.word_list, [tid_term.get(t) for t in self.word_tid]))
         if len(self.p_terms):
             self._write_segment(
                 np.frombuffer(self.p_terms, dtype=np.uint32),

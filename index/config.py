@@ -19,3 +19,13 @@ def default_corpus() -> list[Path]:
     if raw:
         return [Path(p) for p in raw.split(os.pathsep) if p]
     return [SEEDS_DIR]
+
+
+def cache_dir() -> Path:
+    """`$VERBATIM_CACHE_DIR`, else `$XDG_CACHE_HOME/verbatim`, else `~/.cache/verbatim`: derived data
+    that is safe to delete (the lemmatizer's decoded dictionary)."""
+    raw = os.environ.get("VERBATIM_CACHE_DIR")
+    if raw:
+        return Path(raw)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "verbatim"

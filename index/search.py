@@ -26,6 +26,7 @@ from index.ranking import (Bm25Params, CorpusStats, PostingList, idf, length_nor
 
 MAXSCORE_MIN_POSTINGS = 20_000  # below this, plain term-at-a-time is as fast as pruning's bookkeeping
 POSTINGS_CACHE_BYTES = 256 * 2**20  # postings rows kept in memory by a Searcher (see Searcher._rows)
+_UNSET = object()
 MAX_QUERY_TERMS = 64  # a 400-word question keeps its 64 rarest... first terms; beyond that adds noise and cost
 
 
@@ -81,6 +82,7 @@ class Searcher:
             self._slot = np.zeros(len(self.lengths), dtype=np.int32)   # scratch: MaxScore's de-duplication
             self._surface = None
             self._word_cache: dict[str, tuple | None] = {}
+            self._lex_cache: dict[str, str | None] = {}
             self._terms_cache: dict[str, list[str]] = {}
             self._dup_cache: dict[int, tuple[DuplicateRef, ...]] = {}
             self._row_cache: dict[int, tuple] = {}
@@ -159,10 +161,19 @@ class Searcher:
     def term_of(self, word: str) -> str | None:
         """A word's index term: the one stored at build time when the corpus uses the word (no
         lemmatizer load on the query path), else computed by the shared analyzer."""
+        if word in STOP_WORDS:
+            return None
         row = self._word_row(word)
         if row is not None and row[0] is not None:
             return row[0]
-        return word_term(word)
+        cache = self._lex_cache
+        term = cache.get(word, _UNSET)
+        if term is _UNSET:
+            if len(cache) > 100_000:
+                cache.clear()
+            got = self._conn.execute("SELECT term FROM lexicon WHERE word = ?", (word,)).fetchone()
+            term = cache[word] = got[0] if got else word_term(word)
+        return term
 
     def base_term(self, word: str) -> str | None:
         """Term of a dictionary base form (a lexicon entry): the stored term if the corpus uses the
@@ -195,7 +206,7 @@ class Searcher:
         """
         if word in STOP_WORDS or not word.isalpha() or len(word) < 5 or self._word_row(word) is not None:
             return None
-        if self.knows_term(word_term(word) or ""):
+        if self.knows_term(self.term_of(word) or ""):
             return None
         from rapidfuzz import process
         from rapidfuzz.distance import OSA

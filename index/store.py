@@ -26,7 +26,8 @@ import numpy as np
 
 from index.errors import IndexCorruptError, IndexNotBuiltError, IndexWriteError
 
-SCHEMA_VERSION = "8"  # 6: postings rows carry max_tf and min_len (MaxScore bounds); 7: 1-byte tfs; 8: surface words counted as written
+SCHEMA_VERSION = "9"  # 6: postings rows carry max_tf and min_len (MaxScore bounds); 7: 1-byte tfs; 8: surface words counted as written;
+# 9: `lexicon` (every word seen -> its term) and 8-byte integer fingerprints
 CHUNK_DTYPE = np.uint32
 TF_DTYPE = np.uint16
 
@@ -112,7 +113,7 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
         # an index of an older schema: its meta says so, so the build rewrites everything anyway
         conn.execute("DROP TABLE postings")
         existing.discard("postings")
-    if {"meta", "documents", "chunks", "terms", "postings", "surface", "arrays"} <= existing:
+    if {"meta", "documents", "chunks", "terms", "postings", "surface", "arrays", "lexicon"} <= existing:
         return
     import sqlite_utils  # only a new index needs it; importing it costs ~0.2 s of cold start
 
@@ -122,7 +123,7 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
     if "documents" not in db.table_names():
         db["documents"].create(
             {"id": int, "doc_id": str, "source": str, "root": str, "title": str, "date": str, "url": str,
-             "publisher": str, "fingerprint": str, "text": str, "body_start": int, "n_chunks": int, "meta": str,
+             "publisher": str, "fingerprint": int, "text": str, "body_start": int, "n_chunks": int, "meta": str,
              "path": str},
             pk="id", not_null={"doc_id"},
         )
@@ -150,6 +151,12 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
         conn.execute("CREATE TABLE surface (word TEXT PRIMARY KEY, term TEXT, cf INTEGER NOT NULL DEFAULT 0, "
             "bcf INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID")
         conn.execute("CREATE INDEX surface_term ON surface (term)")
+    if "lexicon" not in db.table_names():
+        # every word an indexed text produced (hyphen compounds joined, stop words with a NULL term)
+        # -> its index term: the answer builder re-tokenises passages, and without this a joined
+        # compound ("sixweek") or a rare form would load the lemmatizer's dictionary (0.4 s) on the
+        # query path. A pure function of the word for one tokenizer version, so never pruned.
+        conn.execute("CREATE TABLE lexicon (word TEXT PRIMARY KEY, term TEXT) WITHOUT ROWID")
     if "arrays" not in db.table_names():
         db["arrays"].create({"name": str, "data": bytes}, pk="name")
 
