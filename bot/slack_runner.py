@@ -110,7 +110,10 @@ class HttpRunner:
         self.server = waitress.create_server(
             _HealthAndSlack(SlackRequestHandler(self.app, path="/slack/events")),
             host=settings.host, port=settings.port, threads=threads, ident="verbatim",
-            asyncore_loop_timeout=0.2,  # how fast `stop()` is noticed
+            # waitress reads this setting with int(): 0.2 became 0, a select() that never waited, so
+            # the socket loop spun a whole CPU (and the GIL) even when idle. `request_stop` wakes the
+            # loop through waitress's trigger, so this timeout does not delay stopping.
+            asyncore_loop_timeout=1,
         )
         self._done = threading.Event()
 

@@ -73,6 +73,21 @@ def rss_mib(pid: int | str = "self") -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """(all threads, main thread) user+system CPU seconds of a process, from /proc.
+    In `python -m bot http` the main thread is waitress's socket loop; answers run in the others."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def read(path: str) -> float:
+        try:
+            fields = Path(path).read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            return float("nan")
+
+    return read(f"/proc/{pid}/stat"), read(f"/proc/{pid}/task/{pid}/stat")
+
+
 def pct(xs: list[float], p: float) -> float:
     if not xs:
         return float("nan")
@@ -323,6 +338,7 @@ def sustained(driver: Driver, qs: list[str], n: int, over: float) -> dict:
 
 def burst(driver: Driver, qs: list[str], n: int) -> dict:
     batch = [qs[i % len(qs)] for i in range(n)]
+    cpu0 = cpu_seconds(driver.bot.pid)
     if driver.mode == "socket":
         threads = driver.send_many(batch)
     else:
@@ -336,7 +352,11 @@ def burst(driver: Driver, qs: list[str], n: int) -> dict:
         with ThreadPoolExecutor(max_workers=width) as pool:
             threads = [t for part in pool.map(fire, range(width)) for t in part]
     driver.wait_answered(threads, timeout=120)
-    return driver.outcome(threads)
+    cpu1 = cpu_seconds(driver.bot.pid)
+    out = driver.outcome(threads)
+    out["cpu_ms_per_mention"] = (cpu1[0] - cpu0[0]) * 1000 / n
+    out["main_thread_cpu_ms_per_mention"] = (cpu1[1] - cpu0[1]) * 1000 / n
+    return out
 
 
 def soak(driver: Driver, qs: list[str], seconds: float, rate: float, sample_every: float,
@@ -472,6 +492,10 @@ def main() -> int:
     print("|--------------------------------|-------|----------|------|------|----------|----------|----------|")
     for name, r in results.items():
         print(row(name, r))
+    for name, r in results.items():
+        if "cpu_ms_per_mention" in r:
+            print(f"{name}: bot CPU {r['cpu_ms_per_mention']:.1f} ms per mention "
+                  f"(main thread {r['main_thread_cpu_ms_per_mention']:.1f} ms)")
     for name, r in results.items():
         if "rss" in r:
             s = rss_summary(r["rss"])
