@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index import store
+from index import kernel, store
 from index.analyzer import STOP_WORDS, TOKENIZER_VERSION, stem, surface_words, word_term
 from index.errors import IndexCorruptError, IndexNotBuiltError, IndexOutdatedError
 from index.model import DuplicateRef, SearchHit
@@ -80,6 +80,13 @@ class Searcher:
             self._acc = np.zeros(len(self.lengths), dtype=np.float64)  # scratch, zero between queries
             self._flag = np.zeros(len(self.lengths), dtype=bool)       # scratch: MaxScore's candidate marks
             self._slot = np.zeros(len(self.lengths), dtype=np.int32)   # scratch: MaxScore's de-duplication
+            self._compiled: kernel.CompiledRanker | None = None
+            self._want_compiled = kernel.wanted(self.stats.n_chunks)
+            if self._want_compiled:
+                if kernel.mode() == "compiled":  # asked for explicitly: load it now
+                    self._compiled = kernel.CompiledRanker(len(self.lengths)) if kernel.available() else None
+                else:
+                    kernel.warm_up_in_background()
             self._surface = None
             self._word_cache: dict[str, tuple | None] = {}
             self._lex_cache: dict[str, str | None] = {}
@@ -338,19 +345,34 @@ class Searcher:
             self._row_cache_bytes -= sum(r[0].nbytes + r[1].nbytes for r in old)
         return out
 
-    def rank(self, terms: list[str], k: int = 10, *, prune: bool | None = None) -> list[tuple[int, float]]:
+    def rank(self, terms: list[str], k: int = 10, *, prune: bool | None = None,
+             compiled: bool | None = None) -> list[tuple[int, float]]:
         """Best k (chunk id, score): exactly `top_k(*score_terms(terms), k)` — same chunks, same
         scores bit for bit, same tie order — touching only the query terms' postings.
 
-        Large queries use MaxScore (`ranking.maxscore_top_k`: a threshold from real scores of the
-        rarest term's chunks, then only the lists that can still matter are scattered); small ones,
-        or when no threshold can be set, term-at-a-time. `prune` forces the choice (tests)."""
+        Large indexes use the compiled kernel (`index.kernel`, one machine-code pass per list).
+        Otherwise large queries use MaxScore (`ranking.maxscore_top_k`: a threshold from real
+        scores of the rarest term's chunks, then only the lists that can still matter are
+        scattered); small ones, or when no threshold can be set, term-at-a-time. `compiled` and
+        `prune` force the choice (tests; `compiled=True` needs numba)."""
         if k <= 0:
             return []
         with self._lock:
             lists = self.posting_lists(terms)
             if not lists:
                 return []
+            if compiled is None and prune is None and self._compiled is None and self._want_compiled \
+                    and kernel.ready():
+                self._compiled = kernel.CompiledRanker(len(self.lengths))  # the background warm-up finished
+            if compiled if compiled is not None else self._compiled is not None:
+                ranker = self._compiled or self._forced_ranker()
+                got = None
+                if prune or (prune is None and sum(len(pl.ids) for pl in lists) >= MAXSCORE_MIN_POSTINGS):
+                    got = ranker.maxscore(lists, k, self.norms, self.live, self.stats, self.params)
+                if got is not None:
+                    return got
+                return ranker.top_k([(pl.ids, pl.tfs, pl.weight) for pl in lists], k, self.norms, self.live,
+                                    self.params.k1)
             if prune is None:
                 prune = sum(len(pl.ids) for pl in lists) >= MAXSCORE_MIN_POSTINGS
             if prune:
@@ -359,6 +381,15 @@ class Searcher:
                 if got is not None:
                     return got
             return taat_top_k(lists, k, self.norms, self.live, self._acc, self.params)
+
+    def _forced_ranker(self) -> "kernel.CompiledRanker":
+        """A compiled ranker for `rank(compiled=True)` on an index that would not use one by itself
+        (tests); kept apart so the automatic choice stays what the index size says."""
+        if getattr(self, "_forced", None) is None or len(self._forced.acc) != len(self.lengths):
+            if not kernel.available():
+                raise RuntimeError("the compiled kernel is not available here (numba missing or not compiling)")
+            self._forced = kernel.CompiledRanker(len(self.lengths))
+        return self._forced
 
     def search(self, query: str, k: int = 10) -> list[SearchHit]:
         with self.snapshot():
@@ -375,6 +406,7 @@ class Searcher:
             "SELECT c.id, d.doc_id, d.source, c.start, c.end, substr(d.text, c.start + 1, c.end - c.start), "
             "c.paragraph, d.title, d.date, c.dup_key, c.digest "
             f"FROM chunks c JOIN documents d ON d.id = c.doc WHERE c.id IN ({marks})", ids)}
+        dup_refs = self._duplicates_of({cid: r[9] for cid, r in rows.items()}) if with_duplicates else {}
         out = []
         for cid, score in ranked:
             r = rows.get(cid)
@@ -383,9 +415,31 @@ class Searcher:
             if r[5] is None or len(r[5]) != r[4] - r[3]:  # SQLite's substr stops at an embedded NUL
                 full = self.document_text(r[1]) or ""
                 r = r[:5] + (full[r[3]:r[4]],) + r[6:]
-            dups = self.duplicates(cid, r[9]) if with_duplicates else ()
+            dups = dup_refs.get(cid, ()) if with_duplicates else ()
             out.append(SearchHit(chunk_id=cid, doc_id=r[1], source=r[2], score=score, start=r[3], end=r[4],
                                  text=r[5], paragraph=r[6], title=r[7], date=r[8], duplicates=dups, digest=r[10]))
+        return out
+
+    def _duplicates_of(self, keys: dict[int, int]) -> dict[int, tuple[DuplicateRef, ...]]:
+        """chunk id -> its duplicates, for many chunks in one query (one per hit cost ~10 queries a
+        search); cached per chunk like `duplicates`."""
+        cache = self._dup_cache
+        out = {cid: cache[cid] for cid in keys if cid in cache}
+        todo = {cid: key for cid, key in keys.items() if cid not in out and key is not None}
+        if todo:
+            if len(cache) > 100_000:
+                cache.clear()
+            by_key: dict[int, list[tuple]] = {}
+            marks = ",".join("?" * len(set(todo.values())))
+            for row in self._conn.execute(
+                    "SELECT c.dup_key, c.id, d.doc_id, d.source, c.start, c.end, c.paragraph, d.title, d.date "
+                    f"FROM chunks c JOIN documents d ON d.id = c.doc WHERE c.dup_key IN ({marks}) "
+                    "ORDER BY d.source, c.start", sorted(set(todo.values()))):
+                by_key.setdefault(row[0], []).append(row)
+            for cid, key in todo.items():
+                out[cid] = cache[cid] = tuple(DuplicateRef(*r[2:]) for r in by_key.get(key, ()) if r[1] != cid)
+        for cid in keys:
+            out.setdefault(cid, ())
         return out
 
     def duplicates(self, chunk_id: int, key: str) -> tuple[DuplicateRef, ...]:

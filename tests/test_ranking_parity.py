@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
-from index import store
+from index import kernel, store
 from index.build import BuildParams, build_index, chunk_terms
 from index.search import Searcher
 
@@ -118,9 +118,40 @@ def test_fast_top_k_equals_exact_top_k_with_dead_chunks_and_ties(tmp_path):
         for k in (1, 3, 10):
             ids, scores = searcher.score_terms(query)
             assert searcher.rank(query, k) == top_k(ids, scores, k), (query, k)
+            if COMPILED:
+                assert searcher.rank(query, k, compiled=True) == top_k(ids, scores, k), (query, k)
 
 
-# ---- MaxScore: exact equality with the exhaustive path ---------------------------------------------
+# ---- MaxScore and the compiled kernel: exact equality with the exhaustive path ----------------------
+
+COMPILED = kernel.available()  # numba importable and compiling here (a project dependency)
+
+
+def test_compiled_kernel_is_available():
+    """numba is a dependency: if it stops compiling, large indexes silently lose their fast path."""
+    assert COMPILED
+
+
+def test_compiled_kernel_is_chosen_by_size_and_by_setting(tmp_path, monkeypatch):
+    rng = random.Random(5)
+    corpus = tmp_path / "c"
+    _zipf_corpus(corpus, rng, 30)
+    db = tmp_path / "i.db"
+    build_index([corpus], db)
+    assert Searcher.open(db)._compiled is None  # small index: numpy, no numba import cost
+    monkeypatch.setenv("VERBATIM_KERNEL", "compiled")
+    s = Searcher.open(db)
+    assert s._compiled is not None
+    q = ["w1x", "w5x", "w9x"]
+    assert s.rank(q, 5) == s.rank(q, 5, compiled=False, prune=False)
+    monkeypatch.setenv("VERBATIM_KERNEL", "numpy")
+    assert Searcher.open(db)._compiled is None
+    monkeypatch.setenv("VERBATIM_KERNEL", "auto")
+    monkeypatch.setattr(kernel, "MIN_CHUNKS", 10)  # "large": loaded in the background, then used
+    s = Searcher.open(db)
+    assert kernel.wait_ready(60)
+    assert s.rank(q, 5) == s.rank(q, 5, compiled=False, prune=False)
+    assert s._compiled is not None
 
 ZIPF_VOCAB = [f"w{i}x" for i in range(300)]  # distinct index terms (stemming leaves them alone)
 
@@ -153,7 +184,7 @@ def _assert_rank_exact(db: Path, rng: random.Random, n_queries: int = 60) -> int
     from index.ranking import maxscore_top_k, top_k
 
     s = Searcher.open(db)
-    pruned = 0
+    pruned = compiled_pruned = 0
     try:
         for _ in range(n_queries):
             q = _zipf_query(rng)
@@ -162,6 +193,15 @@ def _assert_rank_exact(db: Path, rng: random.Random, n_queries: int = 60) -> int
                 want = top_k(ids, scores, k)
                 assert s.rank(q, k, prune=True) == want, (q, k)
                 assert s.rank(q, k, prune=False) == want, (q, k)
+                if COMPILED:
+                    assert s.rank(q, k, compiled=True) == want, (q, k)
+                    assert s.rank(q, k, compiled=True, prune=True) == want, (q, k)
+                    assert s.rank(q, k, compiled=True, prune=False) == want, (q, k)
+                    ranker = s._forced_ranker()
+                    got = ranker.maxscore(s.posting_lists(q), k, s.norms, s.live, s.stats, s.params)
+                    assert got is None or got == want, (q, k)
+                    compiled_pruned += got is not None
+                    assert not ranker.acc.any() and not ranker.flag.any()  # scratch left clean
                 got = maxscore_top_k(s.posting_lists(q), k, s.norms, s.live, s._acc, s._flag, s._slot, s.stats,
                                      s.params)
                 if got is not None:
@@ -173,6 +213,8 @@ def _assert_rank_exact(db: Path, rng: random.Random, n_queries: int = 60) -> int
                 assert not s._acc.any() and not s._flag.any()  # scratch left clean
     finally:
         s.close()
+    if COMPILED:
+        assert compiled_pruned >= pruned // 2  # the compiled MaxScore prunes too, not only falls back
     return pruned
 
 

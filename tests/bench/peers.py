@@ -267,6 +267,12 @@ class Verbatim(Engine):
     def search(self, query, k=10):
         return [h.doc_id for h in self.searcher.search(query, k)]
 
+    def warm_up(self):
+        """Wait for the compiled kernel a large index loads in the background (numba import and
+        cached machine code, ~0.5-1 s): the peers' numba backend compiles during warm-up queries."""
+        from index import kernel
+        kernel.wait_ready(60)
+
     def versions(self):
         import subprocess
         try:
