@@ -49,6 +49,7 @@ from bot.render_slack import (
 from bot.slack_events import SlackStateStore
 from bot.slack_settings import SlackSettings
 from bot.slack_text import normalize_question
+from bot.slack_webclient import PooledWebClient
 from index.errors import ConfigError
 
 log = logging.getLogger("verbatim.slack")
@@ -70,8 +71,9 @@ class AnswerServiceLike(Protocol):
 
 def make_web_client(settings: SlackSettings) -> WebClient:
     """A WebClient pointed at `settings.api_url` that retries what is safe to retry:
-    429 after Retry-After, 500/503 twice with short back-off, connection resets."""
-    client = WebClient(token=settings.bot_token, base_url=settings.api_url, timeout=max(1, int(settings.http_timeout)))
+    429 after Retry-After, 500/503 twice with short back-off, connection resets; it keeps its
+    connections open between calls (`PooledWebClient`), instead of one connection per message."""
+    client = PooledWebClient(token=settings.bot_token, base_url=settings.api_url, timeout=max(1, int(settings.http_timeout)))
     client.timeout = settings.http_timeout  # int() above only satisfies the type hint; urllib takes floats
     client.retry_handlers = [
         ConnectionErrorRetryHandler(max_retry_count=1),

@@ -102,14 +102,15 @@ class HttpRunner:
     """Events API + slash commands + interactivity at `/slack/events`, served by waitress."""
 
     def __init__(self, settings: SlackSettings, service: AnswerServiceLike, *, app: App | None = None,
-                 store: SlackStateStore | None = None, threads: int = 8) -> None:
+                 store: SlackStateStore | None = None, threads: int | None = None) -> None:
         install_log_redaction(settings)
         self.store = store or SlackStateStore(settings.state_db)
         _report_interrupted(self.store)
         self.app = app or create_app(settings, service, store=self.store)
         self.server = waitress.create_server(
             _HealthAndSlack(SlackRequestHandler(self.app, path="/slack/events")),
-            host=settings.host, port=settings.port, threads=threads, ident="verbatim",
+            host=settings.host, port=settings.port, threads=threads or settings.http_threads,
+            ident="verbatim",
             # waitress reads this setting with int(): 0.2 became 0, a select() that never waited, so
             # the socket loop spun a whole CPU (and the GIL) even when idle. `request_stop` wakes the
             # loop through waitress's trigger, so this timeout does not delay stopping.

@@ -35,6 +35,7 @@ class SlackSettings:
     http_timeout: float = 10.0  # seconds per Web API call
     answer_k: int = 3  # passages per answer page
     listener_threads: int = 8  # concurrent answers (bolt's default is 5)
+    http_threads: int = 8  # waitress request threads: they only verify, parse and ack, then hand over
 
     def secrets(self) -> list[str]:
         """The values that must never appear in a log line."""
@@ -121,6 +122,8 @@ def load_settings(mode: Mode, env: Mapping[str, str] | None = None) -> SlackSett
         state_db=default_state_db(env),
         http_timeout=_float(env, "SLACK_HTTP_TIMEOUT", 10.0),
         answer_k=_int(env, "VERBATIM_SLACK_K", 3, 1, 10),
+        listener_threads=_int(env, "VERBATIM_SLACK_THREADS", SlackSettings.listener_threads, 1, 64),
+        http_threads=_int(env, "VERBATIM_HTTP_THREADS", SlackSettings.http_threads, 1, 64),
     )
 
 

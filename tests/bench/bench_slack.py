@@ -193,7 +193,12 @@ class BotProcess:
         self._log = open(self.log_path, "w")
         began = time.perf_counter()
         self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT)
-        self._wait_ready(timeout=180)
+        try:
+            self._wait_ready(timeout=180)
+        except BaseException:
+            self.proc.kill()  # never leave a half-started bot behind
+            self.proc.wait(5)
+            raise
         self.start_s = time.perf_counter() - began
 
     @property

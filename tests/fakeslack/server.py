@@ -135,6 +135,8 @@ class FakeSlack:
         self._posts: list[tuple[str | None, float]] = []  # (thread_ts, at) of delivered posts, drained
         self.counts: dict[str, int] = {}  # calls per method (delivered or not)
         self._rr = itertools.count()  # round-robin over live Socket Mode connections (send_envelopes)
+        self.http_connections = 0  # TCP connections accepted by the Web API server (keep-alive reuse)
+        self._http_socks: set[socket.socket] = set()
         self._faults: dict[str, list[Fault]] = {}
         self._cond = threading.Condition()
         self._ts = itertools.count(1)
@@ -154,9 +156,23 @@ class FakeSlack:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go out in two writes; on a kept-alive connection Nagle's algorithm
+            # would hold the body back for the client's delayed ACK (~40 ms), unlike slack.com
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:  # keep test output quiet
                 pass
+
+            def setup(self) -> None:
+                super().setup()
+                with fake._cond:
+                    fake.http_connections += 1
+                    fake._http_socks.add(self.connection)
+
+            def finish(self) -> None:
+                with fake._cond:
+                    fake._http_socks.discard(self.connection)
+                super().finish()
 
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 fake._handle_http(self)
@@ -493,6 +509,17 @@ class FakeSlack:
             try:
                 conn.close(code=code)
             except Exception:
+                pass
+
+    def close_http_connections(self) -> None:
+        """Close every kept-alive Web API connection from the server side, as a server does with
+        idle ones: a client must notice and open a new connection, not lose or repeat a call."""
+        with self._cond:
+            socks = list(self._http_socks)
+        for sock in socks:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
                 pass
 
     def drop_connections(self) -> None:
