@@ -90,6 +90,11 @@ def _render_chunk(text: str, bold: list[bool]) -> str:
     return "\n".join(lines)
 
 
+# Rendered width of a character: escaped `&`, `<`, `>` grow, a newline becomes "\n> ". Looked up
+# per character (quotes run to 1,000 characters), so it must not call escape_mrkdwn each time.
+_WIDTH = {"&": len(escape_mrkdwn("&")), "<": len(escape_mrkdwn("<")), ">": len(escape_mrkdwn(">")), "\n": 3}
+
+
 def quote_sections(quote: Quote, limit: int = SECTION_LIMIT) -> list[str]:
     """The quote as one or more block-quoted mrkdwn strings, each at most `limit` characters.
 
@@ -102,14 +107,13 @@ def quote_sections(quote: Quote, limit: int = SECTION_LIMIT) -> list[str]:
     chunks: list[tuple[int, int]] = []
     start, cost = 0, 2
     for i, c in enumerate(text):
-        unit = 3 if c == "\n" else len(escape_mrkdwn(c))
+        unit = _WIDTH.get(c, 1)
         if bold[i] and (i == start or not bold[i - 1] or text[i - 1] == "\n"):
             unit += 2
         if cost + unit > limit and i > start:
             chunks.append((start, i))
             start, cost = i, 2
-            unit = 3 if c == "\n" else len(escape_mrkdwn(c))
-            unit += 2 if bold[i] else 0
+            unit = _WIDTH.get(c, 1) + (2 if bold[i] else 0)
         cost += unit
     chunks.append((start, len(text)))
     return [_render_chunk(text[s:e], bold[s:e]) for s, e in chunks]

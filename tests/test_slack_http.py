@@ -225,3 +225,15 @@ def test_idle_server_loop_waits_instead_of_spinning(fake, bot):
     began = time.monotonic()
     bot.runner.stop()  # stopping is still prompt: the trigger wakes the loop, not the timeout
     assert time.monotonic() - began < 1.0
+
+
+def test_http_threads_setting_sizes_the_server_and_answers_still_arrive(fake, service, tmp_path):
+    from fakeslack.harness import http_bot
+
+    with http_bot(fake, service, tmp_path / "threads.db", http_threads=2, listener_threads=2) as b:
+        assert len(b.runner.server.task_dispatcher.threads) == 2
+        events = [mention_event(ANSWERED) for _ in range(6)]
+        for e in events:
+            assert b.post_event(event_callback(e))[0] == 200
+        fake.wait_calls("chat.postMessage", 6, timeout=10)
+        assert sorted(c.params["thread_ts"] for c in fake.posted()) == sorted(e["ts"] for e in events)

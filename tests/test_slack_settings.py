@@ -61,3 +61,15 @@ def test_manifest_and_procfile_match_what_the_app_handles():
     assert manifest["features"]["app_home"]["messages_tab_enabled"] is True  # DMs
     procfile = (repo / "Procfile").read_text(encoding="utf-8").splitlines()
     assert "web: python -m bot http" in procfile and "worker: python -m bot socket" in procfile
+
+
+def test_thread_counts_are_read_and_bounded():
+    base = {"SLACK_BOT_TOKEN": BOT, "SLACK_SIGNING_SECRET": "s3cr3t"}
+    s = load_settings("http", base)
+    assert (s.listener_threads, s.http_threads) == (8, 8)
+    s = load_settings("http", {**base, "VERBATIM_SLACK_THREADS": "3", "VERBATIM_HTTP_THREADS": "2"})
+    assert (s.listener_threads, s.http_threads) == (3, 2)
+    for name, value in (("VERBATIM_SLACK_THREADS", "0"), ("VERBATIM_HTTP_THREADS", "many"),
+                        ("VERBATIM_SLACK_THREADS", "1000")):
+        with pytest.raises(ConfigError, match=name):
+            load_settings("http", {**base, name: value})
