@@ -12,9 +12,12 @@ when there are many or when many postings are dead.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
 import re
+import signal
 import sqlite3
 import sys
 import time
@@ -57,6 +60,7 @@ class BuildReport:
     full_rebuild: bool = False
     rebuild_reason: str = ""
     merged: bool = False
+    workers: int = 0  # worker processes that prepared documents (0: all in the building process)
 
     @property
     def changed(self) -> bool:
@@ -151,6 +155,179 @@ def chunk_terms(text: str, title: str | None, params: BuildParams) -> tuple[list
     return words, terms_from_words(words)
 
 
+@dataclass(frozen=True)
+class PreparedDocument:
+    """Everything about one document that does not depend on the index being written: chunks with
+    their words, keys and digests, metadata, fingerprint. A pure function of the document and the
+    build parameters, so large builds compute it in worker processes (`_prepare_in_parallel`)."""
+
+    title: str | None
+    date: str | None
+    publisher: str | None
+    fingerprint: int
+    meta_json: str
+    boilerplate_words: list[str]
+    # per chunk: start, end, paragraph, part, words (title's first), solid words or None when the
+    # same list, near-duplicate key, text digest
+    chunks: list[tuple]
+
+
+def prepare_document(doc: Document, params: BuildParams) -> PreparedDocument:
+    chunked = chunk_document(doc.text, body_start=getattr(doc, "body_start", 0),
+                             max_chars=params.max_chars, min_words=params.min_words)
+    meta = chunked.meta
+    boiler: list[str] = []
+    for a, b, reason in chunked.dropped:
+        if reason in BOILERPLATE_REASONS:
+            boiler.extend(surface_words(doc.text[a:b]))
+    title = doc.title or meta.get("title")
+    # the title's words count with every chunk (chunk_terms' rule): split them once per document
+    title_words = surface_words(title) if params.title_terms and title else []
+    title_solid = _solid(title, title_words) if title_words else []
+    chunks = []
+    for chunk in chunked.chunks:
+        words = surface_words(chunk.text)
+        solid = _solid(chunk.text, words)
+        same = solid is words
+        if title_words:
+            words = title_words + words
+            solid = words if same and title_solid is title_words else title_solid + solid
+        chunks.append((chunk.start, chunk.end, chunk.paragraph, chunk.part, words,
+                       None if solid is words else solid, dup_key(chunk.text), text_digest(chunk.text)))
+    return PreparedDocument(title=title, date=doc.date or meta.get("date"),
+                            publisher=doc.publisher or meta.get("publisher"), fingerprint=_fingerprint(doc),
+                            meta_json=json.dumps(meta, ensure_ascii=False) if meta else "{}",
+                            boilerplate_words=boiler, chunks=chunks)
+
+
+@dataclass
+class PreparedBatch:
+    """`prepare_document` for a run of documents, taken as far as the index terms: per chunk its
+    distinct terms (as numbers into the batch's own term list) and their frequencies. What remains
+    for the building process is giving terms, documents and chunks their ids — a few array
+    operations per batch instead of a dictionary lookup per word."""
+
+    docs: list[tuple]         # per document: title, date, publisher, fingerprint, meta json, chunk count
+    chunks: list[tuple]       # per chunk: start, end, paragraph, part, length, distinct terms, dup key, digest
+    terms: list[str]          # the batch's terms, in order of first occurrence
+    term_idx: np.ndarray      # per chunk, per distinct term: its number in `terms` (uint32)
+    tfs: np.ndarray           # the matching term frequencies (uint16)
+    surface: Counter          # words as written (surface table counts)
+    boiler: Counter           # words of dropped page furniture
+    lexicon: dict             # every word seen -> its term (None: stop word)
+
+
+def prepare_batch(docs: list[Document], params: BuildParams) -> PreparedBatch:
+    vocab: dict[str, int] = {}
+    lexicon: dict[str, str | None] = {}
+    surface: Counter[str] = Counter()
+    boiler: Counter[str] = Counter()
+    idx, tfs = array("I"), array("H")
+    docs_out, chunks_out = [], []
+    for doc in docs:
+        prep = prepare_document(doc, params)
+        boiler.update(prep.boilerplate_words)
+        for start, end, paragraph, part, words, solid, key, digest in prep.chunks:
+            terms = []
+            for w in words:
+                t = lexicon.get(w, _UNSET)
+                if t is _UNSET:
+                    t = lexicon[w] = word_term(w)
+                if t is not None:
+                    terms.append(t)
+            counts = Counter(terms)
+            surface.update(words if solid is None else solid)
+            idx.extend([vocab.setdefault(t, len(vocab)) for t in counts])
+            tfs.extend([min(c, 65535) for c in counts.values()])
+            chunks_out.append((start, end, paragraph, part, len(terms), len(counts), key, digest))
+        docs_out.append((prep.title, prep.date, prep.publisher, prep.fingerprint, prep.meta_json, len(prep.chunks)))
+    return PreparedBatch(docs_out, chunks_out, list(vocab), np.frombuffer(idx, dtype=np.uint32),
+                         np.frombuffer(tfs, dtype=np.uint16), surface, boiler, lexicon)
+
+
+_UNSET = object()
+
+
+PARALLEL_MIN_DOCS = 2_000  # documents added in one build before worker processes start
+PARALLEL_BATCH = 8_000     # documents per batch handed to the workers (one task per worker: fewer merges)
+
+
+def build_workers() -> int:
+    """`$VERBATIM_BUILD_WORKERS` (0 or 1: everything in this process), else one per CPU (max 4)."""
+    raw = os.environ.get("VERBATIM_BUILD_WORKERS", "").strip()
+    if raw.isdigit():
+        return int(raw)
+    return min(4, os.cpu_count() or 1)
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the building process's to handle
+
+
+class _Feeder:
+    """Feeds documents to the writer, preparing them in worker processes once a build is large.
+
+    Chunking, tokenising and hashing a document (`prepare_document`) is most of a build's CPU time
+    and needs nothing from the index, so beyond PARALLEL_MIN_DOCS documents it runs in a process
+    pool, a batch at a time, while this process reads the next batch and writes the previous one:
+    a two-stage pipeline that keeps both cores of a small machine busy. Results are applied in
+    document order, so the index is identical to a one-process build (tests compare them).
+    Small builds, and `VERBATIM_BUILD_WORKERS=0|1`, never start a pool."""
+
+    def __init__(self, writer: "_Writer", params: BuildParams, workers: int) -> None:
+        self.writer, self.params, self.workers = writer, params, workers
+        self.seen = 0
+        self.batch: list[Document] = []
+        self.pending: tuple[list[Document], object] | None = None
+        self.pool = None
+
+    def add(self, doc: Document) -> int:
+        """Chunks added to the index now (0 while the document waits in a batch)."""
+        self.seen += 1
+        if self.workers < 2 or self.seen <= PARALLEL_MIN_DOCS:
+            return self.writer.add_document(doc)
+        self.batch.append(doc)
+        return self._submit() if len(self.batch) >= PARALLEL_BATCH else 0
+
+    def _submit(self) -> int:
+        if self.pool is None:
+            import multiprocessing
+
+            methods = multiprocessing.get_all_start_methods()
+            ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            self.pool = ctx.Pool(self.workers, initializer=_ignore_sigint)
+        size = max(1, -(-len(self.batch) // self.workers))
+        tasks = [self.batch[i:i + size] for i in range(0, len(self.batch), size)]
+        handle = self.pool.map_async(functools.partial(prepare_batch, params=self.params), tasks, chunksize=1)
+        added = self._drain()  # the previous batch, while the workers prepare this one
+        self.pending, self.batch = (self.batch, handle), []
+        return added
+
+    def _drain(self) -> int:
+        if self.pending is None:
+            return 0
+        docs, handle = self.pending
+        self.pending = None
+        added, at = 0, 0
+        for prepared in handle.get():
+            n = len(prepared.docs)
+            added += self.writer.add_batch(docs[at:at + n], prepared)
+            at += n
+        return added
+
+    def finish(self) -> int:
+        added = self._drain()
+        added += sum(self.writer.add_document(d) for d in self.batch)
+        self.batch = []
+        return added
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+            self.pool = None
+
+
 class _Writer:
     """Accumulates one build's changes, then writes them in the open transaction."""
 
@@ -169,6 +346,7 @@ class _Writer:
         self.word_nums: dict[str, int] = {}
         self.word_list: list[str] = []
         self.word_tid: list[int] = []
+        self.lexicon: dict[str, str | None] = {}       # word -> term from worker-prepared batches
         self.word_seq = array("I")                     # word numbers of indexed text, not yet counted
         self.word_counts = np.zeros(0, dtype=np.int64)  # per word number
         self.p_terms = array("I")
@@ -220,38 +398,27 @@ class _Writer:
         return tid
 
     def add_document(self, doc: Document) -> int:
-        chunked = chunk_document(doc.text, body_start=getattr(doc, "body_start", 0),
-                                 max_chars=self.params.max_chars, min_words=self.params.min_words)
-        meta = chunked.meta
-        for a, b, reason in chunked.dropped:
-            if reason in BOILERPLATE_REASONS:
-                self.boiler_delta.update(surface_words(doc.text[a:b]))
-        title = doc.title or meta.get("title")
-        date = doc.date or meta.get("date")
-        publisher = doc.publisher or meta.get("publisher")
+        return self.add_prepared(doc, prepare_document(doc, self.params))
+
+    def add_prepared(self, doc: Document, prep: "PreparedDocument") -> int:
+        """Give the prepared document its row, its chunks their ids and its words their term ids
+        (build-local state, so this part stays in the building process)."""
+        if prep.boilerplate_words:
+            self.boiler_delta.update(prep.boilerplate_words)
         doc_row = self.next_doc
         self.next_doc += 1
         self.doc_rows.append(
-            (doc_row, doc.doc_id, doc.source, "", title, date, doc.url, publisher, _fingerprint(doc), doc.text,
-             getattr(doc, "body_start", 0), len(chunked.chunks), json.dumps(meta, ensure_ascii=False),
-             getattr(doc, "path", None)))
+            (doc_row, doc.doc_id, doc.source, "", prep.title, prep.date, doc.url, prep.publisher, prep.fingerprint,
+             doc.text, getattr(doc, "body_start", 0), len(prep.chunks), prep.meta_json, getattr(doc, "path", None)))
         rows = self.chunk_rows
-        # the title's words count with every chunk (chunk_terms' rule): split them once per document
-        title_words = surface_words(title) if self.params.title_terms and title else []
-        title_solid = _solid(title, title_words) if title_words else []
-        for chunk in chunked.chunks:
+        for start, end, paragraph, part, words, solid, key, digest in prep.chunks:
             cid = self.next_chunk
             self.next_chunk += 1
-            words = surface_words(chunk.text)
-            solid = _solid(chunk.text, words)
-            if title_words:
-                words = title_words + words
-                solid = title_solid + solid
             # one pass word -> word number -> term id, counted in C, postings extended once per chunk
             # (not three appends per posting); document frequencies and surface-word counts are
             # counted from arrays with bincount (at flush, and every few million words). The surface
             # table counts words as written (no joined hyphen forms), the postings every term.
-            if solid is words:
+            if solid is None:
                 counts = Counter(self._word_ids(words, count=True))
             else:
                 counts = Counter(self._word_ids(words))
@@ -266,11 +433,45 @@ class _Writer:
                 self.live.extend(bytes(grow))
             self.length[cid] = length
             self.live[cid] = 1
-            rows.append((cid, doc_row, chunk.start, chunk.end, chunk.paragraph, chunk.part,
-                         length, dup_key(chunk.text), text_digest(chunk.text)))
+            rows.append((cid, doc_row, start, end, paragraph, part, length, key, digest))
         if len(self.doc_rows) >= 1000:
             self._write_rows()
-        return len(chunked.chunks)
+        return len(prep.chunks)
+
+    def add_batch(self, docs: list[Document], batch: PreparedBatch) -> int:
+        """`add_prepared` for a batch prepared by a worker: same rows, ids and postings."""
+        self.boiler_delta.update(batch.boiler)
+        self.surface_delta.update(batch.surface)
+        self.lexicon.update(batch.lexicon)
+        term_ids = np.array([self._term_id(t) for t in batch.terms], dtype=np.uint32)
+        cids: list[int] = []
+        n_terms: list[int] = []
+        chunks = iter(batch.chunks)
+        for doc, (title, date, publisher, fingerprint, meta_json, n_chunks) in zip(docs, batch.docs):
+            doc_row = self.next_doc
+            self.next_doc += 1
+            self.doc_rows.append(
+                (doc_row, doc.doc_id, doc.source, "", title, date, doc.url, publisher, fingerprint, doc.text,
+                 getattr(doc, "body_start", 0), n_chunks, meta_json, getattr(doc, "path", None)))
+            for _ in range(n_chunks):
+                start, end, paragraph, part, length, distinct, key, digest = next(chunks)
+                cid = self.next_chunk
+                self.next_chunk += 1
+                if len(self.length) <= cid:
+                    grow = cid + 1 - len(self.length)
+                    self.length.extend(array("I", [0]) * grow)
+                    self.live.extend(bytes(grow))
+                self.length[cid] = length
+                self.live[cid] = 1
+                self.chunk_rows.append((cid, doc_row, start, end, paragraph, part, length, key, digest))
+                cids.append(cid)
+                n_terms.append(distinct)
+        self.p_terms.frombytes(term_ids[batch.term_idx].tobytes())
+        self.p_chunks.frombytes(np.repeat(np.array(cids, dtype=np.uint32), n_terms).tobytes())
+        self.p_tfs.frombytes(batch.tfs.tobytes())
+        if len(self.doc_rows) >= 1000:
+            self._write_rows()
+        return len(cids)
 
     def _write_rows(self) -> None:
         """Insert the buffered documents and chunks: one executemany per 1,000 documents instead of
@@ -347,6 +548,8 @@ class _Writer:
             tid_term = {tid: term for term, tid in self.term_ids.items()}
             conn.executemany("INSERT OR IGNORE INTO lexicon (word, term) VALUES (?, ?)",
                              zip(self.word_list, [tid_term.get(t) for t in self.word_tid]))
+        if self.lexicon:
+            conn.executemany("INSERT OR IGNORE INTO lexicon (word, term) VALUES (?, ?)", self.lexicon.items())
         if len(self.p_terms):
             self._write_segment(
                 np.frombuffer(self.p_terms, dtype=np.uint32),
@@ -501,6 +704,7 @@ def _build_index(paths: Iterable[Path], db_path: Path, *, params: BuildParams, p
         writer = _Writer(conn, params)
         existing = {d: (row, fp) for row, d, fp in conn.execute("SELECT id, doc_id, fingerprint FROM documents")}
         seen: set[str] = set()
+        feeder = _Feeder(writer, params, build_workers())
         bar = _progress(progress)
         task = bar.add_task("index", total=None) if bar else None
         if bar:
@@ -517,11 +721,14 @@ def _build_index(paths: Iterable[Path], db_path: Path, *, params: BuildParams, p
                     continue
                 if old:
                     report.chunks_removed += writer.remove_document(old[0])
-                report.chunks_indexed += writer.add_document(doc)
+                report.chunks_indexed += feeder.add(doc)
                 report.documents_indexed += 1
                 if bar:
                     bar.update(task, advance=1)
+            report.chunks_indexed += feeder.finish()
+            report.workers = feeder.workers if feeder.pool is not None else 0
         finally:
+            feeder.close()
             if bar:
                 bar.stop()
         for doc_id, (row, _) in existing.items():

@@ -275,3 +275,64 @@ def test_search_refreshes_by_itself_after_an_in_process_build(db: Path, corpus: 
         assert [h.doc_id for h in hits] == ["air.txt"]
     finally:
         searcher.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# worker processes
+
+
+def _index_content(db: Path) -> dict:
+    """Every table of an index in a form independent of term ids (which follow first occurrence)."""
+    import sqlite3
+
+    import numpy as np
+
+    conn = sqlite3.connect(db)
+    try:
+        names = dict(conn.execute("SELECT id, term FROM terms"))
+        postings = {}
+        for tid, segment, cb, tb in conn.execute("SELECT term, segment, chunks, tfs FROM postings"):
+            ids = np.frombuffer(cb, np.uint32)
+            tfs = np.frombuffer(tb, np.uint8 if len(tb) == len(ids) else np.uint16)
+            postings[(names[tid], segment)] = (ids.tolist(), tfs.tolist())
+        return {
+            "terms": sorted(conn.execute("SELECT term, df FROM terms")),
+            "postings": postings,
+            "documents": sorted(conn.execute("SELECT id, doc_id, source, title, date, publisher, fingerprint, text, "
+                                             "n_chunks, meta, path FROM documents")),
+            "chunks": sorted(conn.execute("SELECT * FROM chunks")),
+            "surface": sorted(conn.execute("SELECT * FROM surface")),
+            "lexicon": sorted(conn.execute("SELECT * FROM lexicon")),
+            "arrays": sorted(conn.execute("SELECT * FROM arrays")),
+            "meta": {k: v for k, v in conn.execute("SELECT key, value FROM meta")
+                     if k not in ("built_at", "last_build", "corpus_signature")},
+        }
+    finally:
+        conn.close()
+
+
+def test_worker_processes_build_the_same_index_as_one_process(tmp_path: Path, monkeypatch) -> None:
+    """Large builds prepare documents in worker processes; the result must be byte-for-byte the
+    same index (term ids aside), including incremental updates on top of it."""
+    import index.build as build
+
+    corpus = tmp_path / "corpus"
+    generate_corpus(corpus, 40, seed=11)
+    write_corpus(corpus, {**CORPUS, "hyphens.txt": "A six-week cease-fire began in mid-January.\n\n"
+                                                   "Advertisement\n\nThe counter-proposals came later.\n"})
+    serial, parallel = tmp_path / "serial.db", tmp_path / "parallel.db"
+    monkeypatch.setenv("VERBATIM_BUILD_WORKERS", "0")
+    build_index([corpus], serial)
+    monkeypatch.setenv("VERBATIM_BUILD_WORKERS", "2")
+    monkeypatch.setattr(build, "PARALLEL_MIN_DOCS", 5)
+    monkeypatch.setattr(build, "PARALLEL_BATCH", 7)
+    report = build_index([corpus], parallel)
+    assert report.documents_indexed > 30 and report.workers == 2
+    assert _index_content(parallel) == _index_content(serial)
+    assert answers(parallel) == answers(serial)
+    # an incremental build after a parallel one: still equal to a fresh one-process build
+    (corpus / "harbor.txt").write_text("The harbor bridge closed again for a week of cable inspections.\n")
+    (corpus / "notes" / "comet.txt").unlink()
+    build_index([corpus], parallel)
+    monkeypatch.setenv("VERBATIM_BUILD_WORKERS", "0")
+    assert_same_as_fresh_build(parallel, corpus, tmp_path)
