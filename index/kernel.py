@@ -1,20 +1,22 @@
-"""Compiled query kernel for large indexes: term-at-a-time BM25 and top-k selection in machine code.
+"""Compiled query kernels for large indexes: BM25 scoring, MaxScore pruning and top-k in machine code.
 
 Why: at a million chunks a query's terms touch hundreds of thousands of postings, and the numpy
 kernels in `ranking` pay for them in many passes over temporary arrays (gather norms, compute
-weights, scatter, partition, unique, lexsort) plus Python overhead between passes. One compiled
-loop per posting list does the same arithmetic in a single pass, and one more pass over the touched
-chunks keeps the best k — the same approach as bm25s's numba backend, on our exact scores.
+weights, scatter, partition, unique, lexsort) plus Python overhead between passes. Here each
+posting list is one compiled loop: `CompiledRanker.maxscore` is `ranking.maxscore_top_k`'s
+algorithm with its loops compiled (scatter the rows that can lift a chunk to the threshold, probe
+the others for the surviving candidates only), and `CompiledRanker.top_k` is plain term-at-a-time
+with a compiled top-k, for queries pruning cannot help — bm25s's numba approach, on exact scores.
 
 Exactness: each posting adds `weight * (tf * (k1 + 1) / (tf + norm))`, the same IEEE operations in
-the same order as `ranking.term_weights`, and lists are visited in the reference order of
-`Searcher.score_terms` (distinct terms in first-occurrence order, segments ascending), so every
-score is bit-identical to the reference and the order (score desc, chunk id asc) is `ranking.top_k`'s.
-tests/test_ranking_parity.py holds the two to equality.
+the same order as `ranking.term_weights`; reported scores are summed over the lists in the
+reference order of `Searcher.score_terms` (distinct terms in first-occurrence order, segments
+ascending), so every score is bit-identical to the reference and the order (score desc, chunk id
+asc) is `ranking.top_k`'s. tests/test_ranking_parity.py holds them to equality.
 
-numba is imported only when an index is large enough to need it (`enabled`): importing it and
-loading the cached machine code costs ~0.3-0.5 s, more than a seeds-sized question takes in total.
-Compiled code is cached on disk (`cache=True`), so only the first process on a machine compiles.
+numba is imported only for indexes of MIN_CHUNKS or more, in a background thread (`Searcher`):
+importing it and loading the cached machine code costs ~0.5-1 s, more than a seeds-sized question
+takes in total. Compiled code is cached on disk (`cache=True`): only the first process compiles.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ import numpy as np
 from index.ranking import (SEED_FACTOR, SEED_NARROW, Bm25Params, CorpusStats, PostingList, prunable, top_k,
                            upper_bound)
 
-MIN_CHUNKS = 200_000  # below this the numpy kernels answer in well under a millisecond anyway
+MIN_CHUNKS = 20_000  # below this the numpy kernels answer in well under a millisecond anyway
 
 
 def mode() -> str:
@@ -153,114 +155,49 @@ def _functions():
                 break
 
     @numba.njit(cache=True, nogil=True, boundscheck=False)
-    def collect(acc, flag, touched, n_touched, live, threshold, out_ids, out_part):
-        # live touched chunks whose partial score reaches the threshold; scratch reset on the way
+    def keep_reaching(acc, flag, touched, n_touched, live, threshold, out_ids):
+        # touched live chunks whose partial score reaches the threshold; the others' scratch is
+        # reset here, the kept ones' partial scores stay in acc for the probes (caller resets them)
         m = 0
         for t in range(n_touched):
             i = touched[t]
-            s = acc[i]
-            acc[i] = 0.0
             flag[i] = False
-            if live[i] and s >= threshold:
+            if live[i] and acc[i] >= threshold:
                 out_ids[m] = i
-                out_part[m] = s
                 m += 1
+            else:
+                acc[i] = 0.0
         return m
 
     @numba.njit(cache=True, nogil=True, boundscheck=False)
-    def daat(ids, tfs, starts, ends, weights, bounds, norms, live, k, k1p1, tol, theta, out_ids, out_scores):
-        # Document-at-a-time MaxScore over lists sorted by upper bound ascending. Lists
-        # [0, first) are non-essential: their bounds sum below the k-th best score found so far,
-        # so a chunk that none of the essential lists holds cannot enter the top k and is never
-        # visited; the non-essential lists are only probed (forward binary search) for chunks
-        # the essential lists bring up, highest bound first, stopping as soon as the bounds left
-        # cannot lift the chunk to the threshold. Records every chunk whose approximate score
-        # came within 2 x tol of the threshold at the time (the caller re-scores those exactly).
-        n_lists = starts.shape[0]
-        prefix = np.zeros(n_lists + 1)
-        for l in range(n_lists):
-            prefix[l + 1] = prefix[l] + bounds[l]
-        pos = starts.copy()
-        heap = np.full(k, -np.inf)  # min-heap of the k best approximate scores
-        n_heap = 0
-        first = 0  # theta (the caller's seed, or -inf) is a score the k-th best cannot fall below
-        while first < n_lists and prefix[first + 1] < theta - tol:
-            first += 1
-        m = 0
-        big = np.uint64(0xFFFFFFFFFFFFFFFF)
-        while first < n_lists:
-            d = big
-            for l in range(first, n_lists):
-                if pos[l] < ends[l]:
-                    x = np.uint64(ids[pos[l]])
-                    if x < d:
-                        d = x
-            if d == big:
-                break
-            score = 0.0
-            for l in range(first, n_lists):
-                p = pos[l]
-                if p < ends[l] and np.uint64(ids[p]) == d:
-                    tf = np.float64(tfs[p])
-                    score += weights[l] * (tf * k1p1 / (tf + norms[d]))
-                    pos[l] = p + 1
-            if not live[d]:
-                continue
-            pruned = False
-            for l in range(first - 1, -1, -1):
-                if score + prefix[l + 1] < theta - tol:
-                    pruned = True
-                    break
-                a = pos[l]
-                b = ends[l]
-                step = 1  # gallop forward, then binary search: chunks arrive in ascending order
-                while a + step < b and np.uint64(ids[a + step]) < d:
-                    a += step
-                    step *= 2
-                hi = min(a + step + 1, b)
-                while a < hi:
-                    mid = (a + hi) >> 1
-                    if np.uint64(ids[mid]) < d:
+    def probe_dense(cand, acc, flag, ids, tfs, norms, weight, k1p1):
+        # acc[c] += the row's contribution for every candidate c it holds. Few candidates against a
+        # long row: a binary search each; otherwise one pass over the row against candidate marks
+        n = ids.shape[0]
+        if cand.shape[0] * 16 < n:
+            for j in range(cand.shape[0]):
+                x = cand[j]
+                a = 0
+                b = n
+                while a < b:
+                    mid = (a + b) >> 1
+                    if ids[mid] < x:
                         a = mid + 1
                     else:
-                        hi = mid
-                pos[l] = a
-                if a < b and np.uint64(ids[a]) == d:
+                        b = mid
+                if a < n and ids[a] == x:
                     tf = np.float64(tfs[a])
-                    score += weights[l] * (tf * k1p1 / (tf + norms[d]))
-            if pruned or score < theta - 2.0 * tol:
-                continue
-            out_ids[m] = np.int64(d)
-            out_scores[m] = score
-            m += 1
-            if n_heap < k:
-                heap[n_heap] = score  # sift up
-                c = n_heap
-                n_heap += 1
-                while c > 0 and heap[(c - 1) >> 1] > heap[c]:
-                    par = (c - 1) >> 1
-                    heap[c], heap[par] = heap[par], heap[c]
-                    c = par
-            elif score > heap[0]:
-                heap[0] = score  # sift down
-                c = 0
-                while True:
-                    lft = 2 * c + 1
-                    if lft >= k:
-                        break
-                    small = lft
-                    if lft + 1 < k and heap[lft + 1] < heap[lft]:
-                        small = lft + 1
-                    if heap[small] < heap[c]:
-                        heap[c], heap[small] = heap[small], heap[c]
-                        c = small
-                    else:
-                        break
-            if n_heap == k and heap[0] > theta:
-                theta = heap[0]
-                while first < n_lists and prefix[first + 1] < theta - tol:
-                    first += 1
-        return m
+                    acc[x] += weight * (tf * k1p1 / (tf + norms[x]))
+            return
+        for j in range(cand.shape[0]):
+            flag[cand[j]] = True
+        for p in range(n):
+            i = ids[p]
+            if flag[i]:
+                tf = np.float64(tfs[p])
+                acc[i] += weight * (tf * k1p1 / (tf + norms[i]))
+        for j in range(cand.shape[0]):
+            flag[cand[j]] = False
 
     try:  # compile (or load from the on-disk cache) now, for both stored tf widths
         acc = np.zeros(4)
@@ -271,21 +208,22 @@ def _functions():
         for tfs in (np.array([1, 2], dtype=np.uint8), np.array([1, 2], dtype=np.uint16)):
             n = scatter(acc, flag, touched, 0, ids, tfs, norms, 1.0, 2.0)
             select(acc, flag, touched, n, np.ones(4, dtype=np.bool_), 1, np.zeros(1, np.int64), np.zeros(1))
-            n = scatter(acc, flag, touched, 0, ids, tfs, norms, 1.0, 2.0)
-            collect(acc, flag, touched, n, np.ones(4, dtype=np.bool_), 0.0, np.zeros(4, np.int64), np.zeros(4))
             probe_add(np.array([1, 2], dtype=np.int64), np.zeros(2), ids, tfs, norms, 1.0, 2.0)
-            daat(ids, tfs, np.array([0, 1], np.int64), np.array([1, 2], np.int64), np.ones(2), np.ones(2), norms,
-                 np.ones(4, dtype=np.bool_), 1, 2.0, 1e-9, -np.inf, np.zeros(2, np.int64), np.zeros(2))
+            n = scatter(acc, flag, touched, 0, ids, tfs, norms, 1.0, 2.0)
+            m = keep_reaching(acc, flag, touched, n, np.ones(4, dtype=np.bool_), 0.0, np.zeros(4, np.int64))
+            probe_dense(np.array([1], np.int64), acc, flag, ids, tfs, norms, 1.0, 2.0)
+            probe_dense(np.array([1, 3], np.int64), acc, flag, ids[:1], tfs[:1], norms, 1.0, 2.0)
+            acc[:] = 0.0
     except Exception:  # noqa: BLE001 - any compiler failure means "use numpy", never a failed query
         return None
-    return scatter, select, probe_add, collect, daat
+    return scatter, select, probe_add, keep_reaching, probe_dense
 
 
 class CompiledRanker:
     """Per-Searcher scratch (dense accumulator, touched marks, touched list) and the two kernels."""
 
     def __init__(self, n: int) -> None:
-        self.scatter, self.select, self.probe_add, self.collect, self.daat = _functions()
+        self.scatter, self.select, self.probe_add, self.keep_reaching, self.probe_dense = _functions()
         self.acc = np.zeros(n, dtype=np.float64)
         self.flag = np.zeros(n, dtype=np.bool_)
         self.touched = np.zeros(n, dtype=np.int64)
@@ -303,38 +241,61 @@ class CompiledRanker:
         return list(zip(out_ids[:count].tolist(), out_scores[:count].tolist()))
 
     def maxscore(self, lists: list[PostingList], k: int, norms: np.ndarray, live: np.ndarray,
-                 stats: CorpusStats, params: Bm25Params) -> list[tuple[int, float]] | None:
-        """Exact top-k by document-at-a-time MaxScore (`daat`); None when pruning cannot apply.
-
-        The threshold rises with every chunk that enters the running top k, so rows whose bounds
-        fall below it stop being walked and are only probed — unlike the numpy MaxScore, which
-        fixes its threshold before scattering. Scores found this way sum the rows in bound order,
-        so they only choose candidates: every chunk within 2 x tol (far above float rounding) of
-        the k-th best is scored again in the reference order, and `ranking.top_k` ranks those —
-        the same chunks, scores (bit for bit) and tie order as `Searcher.score_terms`."""
+                      stats: CorpusStats, params: Bm25Params) -> list[tuple[int, float]] | None:
+        """`ranking.maxscore_top_k` with its loops compiled: the rows whose bounds can lift a chunk to
+        the seeded threshold are scattered, every other row is probed for the surviving candidates
+        only (binary searches, or one pass against candidate marks), highest bound first, pruning
+        and raising the threshold between rows; the last candidates are re-scored exactly in the
+        reference order. None when pruning cannot apply."""
         if k <= 0 or len(lists) < 2 or not prunable(params):
             return None
         k1p1 = params.k1 + 1.0
         tol = 1e-9 * max(1.0, sum(abs(pl.weight) for pl in lists) * k1p1)
-        theta = self._seed_threshold(lists, k, norms, live, k1p1) - tol
-        bounds = [upper_bound(pl, stats, params) for pl in lists]
-        order = sorted(range(len(lists)), key=bounds.__getitem__)
-        ids = np.concatenate([lists[i].ids for i in order])
-        tfs = np.concatenate([lists[i].tfs for i in order])
-        ends = np.cumsum([len(lists[i].ids) for i in order], dtype=np.int64)
-        starts = ends - np.array([len(lists[i].ids) for i in order], dtype=np.int64)
-        out_ids = np.empty(len(ids), dtype=np.int64)
-        out_scores = np.empty(len(ids), dtype=np.float64)
-        m = self.daat(ids, tfs, starts, ends, np.array([lists[i].weight for i in order]),
-                      np.array([bounds[i] for i in order]), norms, live, k, k1p1, tol, theta, out_ids, out_scores)
-        cand, approx = out_ids[:m], out_scores[:m]
-        if m > k:
-            kth = float(np.partition(approx, m - k)[m - k])
-            cand = cand[approx >= kth - 2 * tol]
+        theta = self._seed_threshold(lists, k, norms, live, k1p1)
+        if theta == -np.inf:
+            return None
+        bounded = sorted(((upper_bound(pl, stats, params), i) for i, pl in enumerate(lists)))
+        rest, n_non = 0.0, 0
+        for ub, _ in bounded:
+            if rest + ub < theta - tol:
+                rest += ub
+                n_non += 1
+            else:
+                break
+        if n_non == 0:
+            return None
+        acc, flag = self.acc, self.flag
+        n = 0
+        for _, i in bounded[n_non:]:
+            pl = lists[i]
+            n = self.scatter(acc, flag, self.touched, n, pl.ids, pl.tfs, norms, pl.weight, k1p1)
+        kept = np.empty(n, dtype=np.int64)
+        kept = kept[:self.keep_reaching(acc, flag, self.touched, n, live, theta - tol - rest, kept)]
+        cand = kept
+        try:
+            positive = all(pl.weight > 0 for pl in lists)
+            left = rest
+            for _, i in reversed(bounded[:n_non]):
+                if len(cand) <= k:
+                    break
+                partial = acc[cand]
+                if positive:  # partial scores only grow: the k-th best of them is a valid threshold
+                    theta = max(theta, float(np.partition(partial, len(cand) - k)[len(cand) - k]) - tol)
+                cand = cand[partial >= theta - tol - left]
+                pl = lists[i]
+                self.probe_dense(cand, acc, flag, pl.ids, pl.tfs, norms, pl.weight, k1p1)
+                left -= upper_bound(pl, stats, params)
+            if len(cand) > k:
+                approx = acc[cand]
+                kth = float(np.partition(approx, len(cand) - k)[len(cand) - k])
+                cand = cand[approx >= kth - 2 * tol]
+        finally:
+            acc[kept] = 0.0
         if not len(cand):
             return []
+        cand = np.sort(cand)
         exact = np.zeros(len(cand))
-        for pl in lists:  # reference order; cand ascending (document-at-a-time)
+        for pl in lists:  # reference order
             self.probe_add(cand, exact, pl.ids, pl.tfs, norms, pl.weight, k1p1)
         return top_k(cand, exact, k)
 
