@@ -203,10 +203,29 @@ def proximity(seq: list[str], pairs: list[tuple[str, str]], window: int = 4,
     if not pairs:
         return 0.0
     standing = standing if standing is not None else stand_ins(pairs, None)
+    return _pairs_near(_positions(seq, standing), pairs, window)
+
+
+def _positions(seq: list[str], standing: dict[str, tuple[str, ...]], offset: int = 0) -> dict[str, list[int]]:
+    """Question term -> positions in `seq` (+ offset) of the words standing for it."""
     pos: dict[str, list[int]] = {}
     for i, t in enumerate(seq):
-        for q in standing.get(t, ()):
-            pos.setdefault(q, []).append(i)
+        qs = standing.get(t)
+        if qs:
+            for q in qs:
+                pos.setdefault(q, []).append(i + offset)
+    return pos
+
+
+def _joined(a: dict[str, list[int]], b: dict[str, list[int]]) -> dict[str, list[int]]:
+    """Positions in two consecutive sequences, `b` already offset past `a`."""
+    out = dict(a)
+    for q, ps in b.items():
+        out[q] = out[q] + ps if q in out else ps
+    return out
+
+
+def _pairs_near(pos: dict[str, list[int]], pairs: list[tuple[str, str]], window: int = 4) -> float:
     found = 0
     for a, b in pairs:
         pa, pb = pos.get(a), pos.get(b)
@@ -228,20 +247,27 @@ def assess(chunk_text: str, weights: dict[str, float], kind: str | None,
         standing = stand_ins(pairs, alternatives)
     seqs = [terms_of(chunk_text[a:b]) for a, b in spans]
     creds = [credits(seq, weights, alternatives, synonym_credit) for seq in seqs]
+    covs = [coverage(c, weights) for c in creds]
+    # positions of question terms per sentence, computed once: a sentence pair's are the two joined
+    poss = [_positions(seq, standing) for seq in seqs] if pairs else []
     candidates: list[Span] = []
     for i, (a, b) in enumerate(spans):
-        cov = coverage(creds[i], weights)
+        cov = covs[i]
         candidates.append(Span(a, b, cov, frozenset(creds[i]), has_type(chunk_text[a:b], kind, focus_term, terms_of),
-                               proximity(seqs[i], pairs, standing=standing)))
+                               _pairs_near(poss[i], pairs) if pairs else 0.0))
         if i + 1 < len(spans):
             a2, b2 = spans[i + 1]
             # a pair must earn its place: it counts what the better sentence lacks entirely, at PAIR_CREDIT
-            better, other = (creds[i], creds[i + 1]) if cov >= coverage(creds[i + 1], weights) else (creds[i + 1], creds[i])
+            better, other = (creds[i], creds[i + 1]) if cov >= covs[i + 1] else (creds[i + 1], creds[i])
             added = {t: c for t, c in other.items() if t not in better}
             both = _union(better, added)
-            cov2 = coverage(better, weights) + PAIR_CREDIT * coverage(added, weights)
+            cov2 = (cov if better is creds[i] else covs[i + 1]) + PAIR_CREDIT * coverage(added, weights)
+            near = 0.0
+            if pairs:
+                shifted = {q: [p + len(seqs[i]) for p in ps] for q, ps in poss[i + 1].items()}
+                near = _pairs_near(_joined(poss[i], shifted), pairs)
             candidates.append(Span(a, b2, cov2, frozenset(both), has_type(chunk_text[a:b2], kind, focus_term, terms_of),
-                                   proximity(seqs[i] + seqs[i + 1], pairs, standing=standing)))
+                                   near))
     best = max(candidates, key=lambda s: (s.coverage + (0.15 if s.typed else 0.0) + 0.1 * s.proximity,
                                           -(s.end - s.start)))
     highlight = tuple((a, b) for (a, b), c in zip(spans, creds)
