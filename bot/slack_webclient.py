@@ -147,6 +147,8 @@ class PooledWebClient(WebClient):
         pool = self.pool
         conn, _reused = pool.take(key)
         conn.timeout = float(self.timeout)
+        if conn.sock is not None:  # a reused socket keeps the timeout it was opened with otherwise
+            conn.sock.settimeout(conn.timeout)
         headers = {k: v for k, v in req.header_items()}  # urllib capitalises names; http.client does not care
         try:
             conn.request(req.get_method(), req.selector, body=req.data, headers=headers)
