@@ -44,6 +44,8 @@ MAX_SEGMENTS = 8
 # dropped spans whose words are page furniture (not headlines or date prefixes, which are metadata)
 BOILERPLATE_REASONS = frozenset({"page furniture", "paywall or browser notice", "syndication footer", "source line"})
 MAX_DEAD_FRACTION = 0.25
+SPILL_POSTINGS = 8_000_000  # postings held in memory before a sorted run is spilled to disk (~80 MB)
+MERGE_TERMS = 2_000         # terms whose rows a segment merge holds in memory at once
 
 
 @dataclass
@@ -347,6 +349,9 @@ class _Writer:
         self.word_list: list[str] = []
         self.word_tid: list[int] = []
         self.lexicon: dict[str, str | None] = {}       # word -> term from worker-prepared batches
+        self.runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # spilled sorted postings runs
+        self.spill_dir: str | None = None
+        self.spill_parent: str | None = None             # where spill files go (beside the index)
         self.word_seq = array("I")                     # word numbers of indexed text, not yet counted
         self.word_counts = np.zeros(0, dtype=np.int64)  # per word number
         self.p_terms = array("I")
@@ -436,6 +441,8 @@ class _Writer:
             rows.append((cid, doc_row, start, end, paragraph, part, length, key, digest))
         if len(self.doc_rows) >= 1000:
             self._write_rows()
+        if len(self.p_terms) >= SPILL_POSTINGS:
+            self._spill()
         return len(prep.chunks)
 
     def add_batch(self, docs: list[Document], batch: PreparedBatch) -> int:
@@ -471,6 +478,8 @@ class _Writer:
         self.p_tfs.frombytes(batch.tfs.tobytes())
         if len(self.doc_rows) >= 1000:
             self._write_rows()
+        if len(self.p_terms) >= SPILL_POSTINGS:
+            self._spill()
         return len(cids)
 
     def _write_rows(self) -> None:
@@ -550,14 +559,13 @@ class _Writer:
                              zip(self.word_list, [tid_term.get(t) for t in self.word_tid]))
         if self.lexicon:
             conn.executemany("INSERT OR IGNORE INTO lexicon (word, term) VALUES (?, ?)", self.lexicon.items())
-        if len(self.p_terms):
-            self._write_segment(
-                np.frombuffer(self.p_terms, dtype=np.uint32),
-                np.frombuffer(self.p_chunks, dtype=np.uint32),
-                np.frombuffer(self.p_tfs, dtype=np.uint16),
-                self.segment,
-            )
+        if len(self.p_terms) or self.runs:
+            runs = self.runs + ([_sorted_run(self.p_terms, self.p_chunks, self.p_tfs)] if len(self.p_terms) else [])
+            self._write_segment(runs, self.segment)
             self.segment += 1
+            self._clear_postings()
+            self.runs = []
+            self._drop_spill_dir()
         length = np.frombuffer(self.length, dtype=np.uint32) if len(self.length) else np.zeros(1, np.uint32)
         live = np.frombuffer(bytes(self.live), dtype=np.uint8) if len(self.live) else np.zeros(1, np.uint8)
         merged = self._maybe_merge(live)
@@ -578,18 +586,71 @@ class _Writer:
             self._known = {r[0] for r in self.conn.execute("SELECT id FROM terms")}
         return self._known
 
-    def _write_segment(self, terms: np.ndarray, chunks: np.ndarray, tfs: np.ndarray, segment: int) -> None:
-        order = np.lexsort((chunks, terms))
-        terms, chunks, tfs = terms[order], chunks[order], tfs[order]
-        bounds = np.flatnonzero(np.diff(terms)) + 1
-        starts = np.concatenate(([0], bounds)).astype(np.int64)
-        ends = np.concatenate((bounds, [len(terms)])).astype(np.int64)
-        max_tf, min_len = _row_bounds(tfs, chunks, starts, self._lengths())
+    def _write_segment(self, runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]], segment: int) -> None:
+        """One postings row per term for this build's new chunks, from sorted runs (the spilled
+        ones memory-mapped from disk, the last one in memory): a term's pieces are taken from each
+        run in order — runs hold ascending chunk ids — so no run is ever loaded whole."""
+        lengths = self._lengths()
+        if len(runs) == 1:
+            terms, chunks, tfs = runs[0]
+            bounds = np.flatnonzero(np.diff(terms)) + 1
+            starts = np.concatenate(([0], bounds)).astype(np.int64)
+            ends = np.concatenate((bounds, [len(terms)])).astype(np.int64)
+            max_tf, min_len = _row_bounds(tfs, chunks, starts, lengths)
+            rows = ((int(terms[s]), segment, chunks[s:e].tobytes(), store.pack_tfs(tfs[s:e], mt), mt, ml)
+                    for s, e, mt, ml in zip(starts.tolist(), ends.tolist(), max_tf.tolist(), min_len.tolist()))
+        else:
+            rows = self._merged_rows(runs, segment, lengths)
         self.conn.executemany(
             "INSERT OR REPLACE INTO postings (term, segment, chunks, tfs, max_tf, min_len) VALUES (?, ?, ?, ?, ?, ?)",
-            ((int(terms[s]), segment, chunks[s:e].tobytes(), store.pack_tfs(tfs[s:e], mt), mt, ml)
-             for s, e, mt, ml in zip(starts.tolist(), ends.tolist(), max_tf.tolist(), min_len.tolist())),
-        )
+            rows)
+
+    @staticmethod
+    def _merged_rows(runs, segment: int, lengths: np.ndarray):
+        heads = []  # per run: {term: (start, end)}
+        for terms, _, _ in runs:
+            bounds = np.flatnonzero(np.diff(terms)) + 1
+            starts = np.concatenate(([0], bounds)).astype(np.int64)
+            ends = np.concatenate((bounds, [len(terms)])).astype(np.int64)
+            heads.append(dict(zip(terms[starts].tolist(), zip(starts.tolist(), ends.tolist()))))
+        for term in sorted(set().union(*heads)):
+            ids, tfs = [], []
+            for (_, chunks, t), head in zip(runs, heads):
+                got = head.get(term)
+                if got:
+                    ids.append(chunks[got[0]:got[1]])
+                    tfs.append(t[got[0]:got[1]])
+            c = np.concatenate(ids) if len(ids) > 1 else np.asarray(ids[0])
+            f = np.concatenate(tfs) if len(tfs) > 1 else np.asarray(tfs[0])
+            mt = int(f.max())
+            yield term, segment, c.tobytes(), store.pack_tfs(f, mt), mt, int(lengths[c].min())
+
+    def _spill(self) -> None:
+        """Move the postings gathered so far to a sorted run on disk (bounded memory for big builds:
+        a postings array is ~10 bytes a posting, and sorting it needs as much again)."""
+        import tempfile
+
+        if self.spill_dir is None:
+            self.spill_dir = tempfile.mkdtemp(prefix=".verbatim-build-", dir=self.spill_parent)
+        df_new = np.bincount(np.frombuffer(self.p_terms, dtype=np.uint32))
+        for tid in np.flatnonzero(df_new).tolist():
+            self.df_delta[tid] += int(df_new[tid])
+        run = _sorted_run(self.p_terms, self.p_chunks, self.p_tfs)
+        paths = [os.path.join(self.spill_dir, f"run{len(self.runs)}.{name}.npy") for name in ("terms", "chunks", "tfs")]
+        for path, arr in zip(paths, run):
+            np.save(path, arr)
+        self.runs.append(tuple(np.load(path, mmap_mode="r") for path in paths))
+        self._clear_postings()
+
+    def _clear_postings(self) -> None:
+        self.p_terms, self.p_chunks, self.p_tfs = array("I"), array("I"), array("H")
+
+    def _drop_spill_dir(self) -> None:
+        if self.spill_dir is not None:
+            import shutil
+
+            shutil.rmtree(self.spill_dir, ignore_errors=True)
+            self.spill_dir = None
 
     def _lengths(self) -> np.ndarray:
         return np.frombuffer(self.length, dtype=np.uint32) if len(self.length) else np.zeros(1, np.uint32)
@@ -600,31 +661,52 @@ class _Writer:
         dead = int((live == 0).sum()) - 1  # id 0 is never used
         if segments <= MAX_SEGMENTS and dead <= MAX_DEAD_FRACTION * max(total, 1):
             return False
-        rows = self.conn.execute("SELECT term, chunks, tfs FROM postings ORDER BY term, segment").fetchall()
-        self.conn.execute("DELETE FROM postings")
-        merged: dict[int, tuple[list[np.ndarray], list[np.ndarray]]] = {}
-        for term, cb, tb in rows:
-            c = np.frombuffer(cb, dtype=np.uint32)
-            t = store.unpack_tfs(tb, len(c))
-            keep = live[c] == 1 if len(live) else np.zeros(len(c), bool)
-            entry = merged.setdefault(term, ([], []))
-            entry[0].append(c[keep])
-            entry[1].append(t[keep])
+        # term by term in slices, so memory holds one slice of terms' postings, never the table
         segment = self.segment
         self.segment += 1
-        out = []
         lengths = self._lengths()
-        for term, (cs, ts) in merged.items():
-            c = np.concatenate(cs)
-            if len(c):
-                t = np.concatenate(ts)
+        terms = [r[0] for r in self.conn.execute("SELECT DISTINCT term FROM postings WHERE segment < ? ORDER BY term",
+                                                 (segment,))]
+        for lo in range(0, len(terms), MERGE_TERMS):
+            first, last = terms[lo], terms[min(lo + MERGE_TERMS, len(terms)) - 1]
+            rows = self.conn.execute("SELECT term, chunks, tfs FROM postings WHERE term BETWEEN ? AND ? "
+                                     "ORDER BY term, segment", (first, last)).fetchall()
+            self.conn.execute("DELETE FROM postings WHERE term BETWEEN ? AND ?", (first, last))
+            self.conn.executemany(
+                "INSERT INTO postings (term, segment, chunks, tfs, max_tf, min_len) VALUES (?, ?, ?, ?, ?, ?)",
+                list(_merge_rows(rows, live, lengths, segment)))
+        return True
+
+
+def _merge_rows(rows: list[tuple], live: np.ndarray, lengths: np.ndarray, segment: int):
+    """One row per term from its rows in segment order, dead chunks dropped (empty terms vanish)."""
+    i = 0
+    while i < len(rows):
+        term = rows[i][0]
+        cs, ts = [], []
+        while i < len(rows) and rows[i][0] == term:
+            c = np.frombuffer(rows[i][1], dtype=np.uint32)
+            t = store.unpack_tfs(rows[i][2], len(c))
+            keep = live[c] == 1 if len(live) else np.zeros(len(c), bool)
+            cs.append(c[keep])
+            ts.append(t[keep])
+            i += 1
+        c = np.concatenate(cs)
+        if len(c):
+            t = np.concatenate(ts)
+            if len(c) > 1 and not np.all(c[1:] > c[:-1]):
                 order = np.argsort(c, kind="stable")
                 c, t = c[order], t[order]
-                max_tf = int(t.max())
-                out.append((term, segment, c.tobytes(), store.pack_tfs(t, max_tf), max_tf, int(lengths[c].min())))
-        self.conn.executemany(
-            "INSERT INTO postings (term, segment, chunks, tfs, max_tf, min_len) VALUES (?, ?, ?, ?, ?, ?)", out)
-        return True
+            max_tf = int(t.max())
+            yield term, segment, c.tobytes(), store.pack_tfs(t, max_tf), max_tf, int(lengths[c].min())
+
+
+def _sorted_run(terms: array, chunks: array, tfs: array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Postings gathered in chunk order, sorted by (term, chunk id)."""
+    t = np.frombuffer(terms, dtype=np.uint32)
+    c = np.frombuffer(chunks, dtype=np.uint32)
+    order = np.lexsort((c, t))
+    return t[order], c[order], np.frombuffer(tfs, dtype=np.uint16)[order]
 
 
 def _row_bounds(tfs: np.ndarray, chunks: np.ndarray, starts: np.ndarray,
@@ -680,6 +762,7 @@ def _build_index(paths: Iterable[Path], db_path: Path, *, params: BuildParams, p
     report = BuildReport()
     conn = store.connect(db_path, create=True)
     committing = False
+    writer: _Writer | None = None
     try:
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -702,6 +785,7 @@ def _build_index(paths: Iterable[Path], db_path: Path, *, params: BuildParams, p
             for table in ("documents", "chunks", "terms", "postings", "surface", "arrays", "meta"):
                 conn.execute(f"DELETE FROM {table}")
         writer = _Writer(conn, params)
+        writer.spill_parent = str(Path(db_path).resolve().parent)
         existing = {d: (row, fp) for row, d, fp in conn.execute("SELECT id, doc_id, fingerprint FROM documents")}
         seen: set[str] = set()
         feeder = _Feeder(writer, params, build_workers())
@@ -767,6 +851,8 @@ def _build_index(paths: Iterable[Path], db_path: Path, *, params: BuildParams, p
         else:
             raise
     finally:
+        if writer is not None:
+            writer._drop_spill_dir()  # spilled runs are scratch: never left behind by a failed build
         conn.close()
     report.seconds = time.perf_counter() - began
     return report
