@@ -432,12 +432,7 @@ class _Writer:
             self.p_terms.extend(counts.keys())
             self.p_chunks.extend(array("I", [cid]) * len(counts))
             self.p_tfs.extend(counts.values() if length <= 65535 else [min(tf, 65535) for tf in counts.values()])
-            if len(self.length) <= cid:
-                grow = cid + 1 - len(self.length)
-                self.length.extend(array("I", [0]) * grow)
-                self.live.extend(bytes(grow))
-            self.length[cid] = length
-            self.live[cid] = 1
+            self._set_chunk(cid, length)
             rows.append((cid, doc_row, start, end, paragraph, part, length, key, digest))
         if len(self.doc_rows) >= 1000:
             self._write_rows()
@@ -464,12 +459,7 @@ class _Writer:
                 start, end, paragraph, part, length, distinct, key, digest = next(chunks)
                 cid = self.next_chunk
                 self.next_chunk += 1
-                if len(self.length) <= cid:
-                    grow = cid + 1 - len(self.length)
-                    self.length.extend(array("I", [0]) * grow)
-                    self.live.extend(bytes(grow))
-                self.length[cid] = length
-                self.live[cid] = 1
+                self._set_chunk(cid, length)
                 self.chunk_rows.append((cid, doc_row, start, end, paragraph, part, length, key, digest))
                 cids.append(cid)
                 n_terms.append(distinct)
@@ -481,6 +471,15 @@ class _Writer:
         if len(self.p_terms) >= SPILL_POSTINGS:
             self._spill()
         return len(cids)
+
+    def _set_chunk(self, cid: int, length: int) -> None:
+        """A new live chunk's length, growing the per-chunk arrays to reach its id."""
+        if len(self.length) <= cid:
+            grow = cid + 1 - len(self.length)
+            self.length.extend(array("I", [0]) * grow)
+            self.live.extend(bytes(grow))
+        self.length[cid] = length
+        self.live[cid] = 1
 
     def _write_rows(self) -> None:
         """Insert the buffered documents and chunks: one executemany per 1,000 documents instead of

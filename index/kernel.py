@@ -26,8 +26,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from index.ranking import (SEED_FACTOR, SEED_NARROW, Bm25Params, CorpusStats, PostingList, prunable, top_k,
-                           upper_bound)
+from index.ranking import (Bm25Params, CorpusStats, PostingList, prunable, prune_candidates, seed_chunks,
+                           split_rows, tolerance, top_k, upper_bound, within_reach)
 
 MIN_CHUNKS = 20_000  # below this the numpy kernels answer in well under a millisecond anyway
 
@@ -93,6 +93,17 @@ def _functions():
         return None
 
     @numba.njit(cache=True, nogil=True, boundscheck=False)
+    def lower_bound(ids, a, b, x):
+        # first position in ids[a:b] (ascending) whose value is >= x
+        while a < b:
+            m = (a + b) >> 1
+            if ids[m] < x:
+                a = m + 1
+            else:
+                b = m
+        return a
+
+    @numba.njit(cache=True, nogil=True, boundscheck=False)
     def scatter(acc, flag, touched, n_touched, ids, tfs, norms, weight, k1p1):
         for j in range(ids.shape[0]):
             i = ids[j]
@@ -139,14 +150,7 @@ def _functions():
         lo = 0
         for c in range(cand.shape[0]):
             x = cand[c]
-            a = lo
-            b = n
-            while a < b:
-                m = (a + b) >> 1
-                if ids[m] < x:
-                    a = m + 1
-                else:
-                    b = m
+            a = lower_bound(ids, lo, n, x)
             lo = a
             if a < n and ids[a] == x:
                 tf = np.float64(tfs[a])
@@ -177,14 +181,7 @@ def _functions():
         if cand.shape[0] * 16 < n:
             for j in range(cand.shape[0]):
                 x = cand[j]
-                a = 0
-                b = n
-                while a < b:
-                    mid = (a + b) >> 1
-                    if ids[mid] < x:
-                        a = mid + 1
-                    else:
-                        b = mid
+                a = lower_bound(ids, 0, n, x)
                 if a < n and ids[a] == x:
                     tf = np.float64(tfs[a])
                     acc[x] += weight * (tf * k1p1 / (tf + norms[x]))
@@ -241,7 +238,7 @@ class CompiledRanker:
         return list(zip(out_ids[:count].tolist(), out_scores[:count].tolist()))
 
     def maxscore(self, lists: list[PostingList], k: int, norms: np.ndarray, live: np.ndarray,
-                      stats: CorpusStats, params: Bm25Params) -> list[tuple[int, float]] | None:
+                 stats: CorpusStats, params: Bm25Params) -> list[tuple[int, float]] | None:
         """`ranking.maxscore_top_k` with its loops compiled: the rows whose bounds can lift a chunk to
         the seeded threshold are scattered, every other row is probed for the surviving candidates
         only (binary searches, or one pass against candidate marks), highest bound first, pruning
@@ -250,23 +247,21 @@ class CompiledRanker:
         if k <= 0 or len(lists) < 2 or not prunable(params):
             return None
         k1p1 = params.k1 + 1.0
-        tol = 1e-9 * max(1.0, sum(abs(pl.weight) for pl in lists) * k1p1)
-        theta = self._seed_threshold(lists, k, norms, live, k1p1)
-        if theta == -np.inf:
+        tol = tolerance(lists, params)
+        seed = seed_chunks(lists, k, live, self.flag)
+        if seed is None:
             return None
-        bounded = sorted(((upper_bound(pl, stats, params), i) for i, pl in enumerate(lists)))
-        rest, n_non = 0.0, 0
-        for ub, _ in bounded:
-            if rest + ub < theta - tol:
-                rest += ub
-                n_non += 1
-            else:
-                break
-        if n_non == 0:
+        seed = seed.astype(np.int64)
+        partial = np.zeros(len(seed))
+        for pl in lists:
+            self.probe_add(seed, partial, pl.ids, pl.tfs, norms, pl.weight, k1p1)
+        theta = float(np.partition(partial, len(seed) - k)[len(seed) - k])
+        non_idx, ess_idx, rest = split_rows(lists, theta, tol, stats, params)
+        if not non_idx:
             return None
         acc, flag = self.acc, self.flag
         n = 0
-        for _, i in bounded[n_non:]:
+        for i in ess_idx:
             pl = lists[i]
             n = self.scatter(acc, flag, self.touched, n, pl.ids, pl.tfs, norms, pl.weight, k1p1)
         kept = np.empty(n, dtype=np.int64)
@@ -275,20 +270,14 @@ class CompiledRanker:
         try:
             positive = all(pl.weight > 0 for pl in lists)
             left = rest
-            for _, i in reversed(bounded[:n_non]):
+            for i in reversed(non_idx):
                 if len(cand) <= k:
                     break
-                partial = acc[cand]
-                if positive:  # partial scores only grow: the k-th best of them is a valid threshold
-                    theta = max(theta, float(np.partition(partial, len(cand) - k)[len(cand) - k]) - tol)
-                cand = cand[partial >= theta - tol - left]
+                cand, theta = prune_candidates(cand, acc[cand], k, theta, tol, left, positive)
                 pl = lists[i]
                 self.probe_dense(cand, acc, flag, pl.ids, pl.tfs, norms, pl.weight, k1p1)
                 left -= upper_bound(pl, stats, params)
-            if len(cand) > k:
-                approx = acc[cand]
-                kth = float(np.partition(approx, len(cand) - k)[len(cand) - k])
-                cand = cand[approx >= kth - 2 * tol]
+            cand = within_reach(cand, acc[cand], k, tol)
         finally:
             acc[kept] = 0.0
         if not len(cand):
@@ -298,40 +287,3 @@ class CompiledRanker:
         for pl in lists:  # reference order
             self.probe_add(cand, exact, pl.ids, pl.tfs, norms, pl.weight, k1p1)
         return top_k(cand, exact, k)
-
-    def _seed_threshold(self, lists: list[PostingList], k: int, norms: np.ndarray, live: np.ndarray,
-                        k1p1: float) -> float:
-        """A score the k-th best answer cannot fall below, before walking any long row: the k-th
-        best exact score among the rarest term's live chunks (or, when that row is long, its chunks
-        that also hold the next rarest term). Without it the walk starts at -inf and scans the
-        frequent rows until good chunks happen to turn up in id order. -inf if fewer than k."""
-        groups: dict[int, list[PostingList]] = {}
-        for pl in lists:
-            groups.setdefault(pl.term, []).append(pl)
-        ordered = sorted(groups.values(), key=lambda g: sum(len(pl.ids) for pl in g))
-        parts: list[np.ndarray] = []
-        n_seed = 0
-        for group in ordered:
-            parts.extend(pl.ids for pl in group)
-            n_seed += sum(len(pl.ids) for pl in group)
-            if n_seed >= SEED_FACTOR * k:
-                break
-        if len(parts) == len(lists):
-            return -np.inf
-        seed = parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
-        seed = seed[live[seed]]
-        if len(seed) < k:
-            return -np.inf
-        if len(seed) > SEED_NARROW * k and len(parts) == len(ordered[0]) and len(ordered) > 1:
-            flag = self.flag
-            flag[seed] = True
-            nxt = ordered[1][0].ids if len(ordered[1]) == 1 else np.concatenate([pl.ids for pl in ordered[1]])
-            both = nxt[flag[nxt]]
-            flag[seed] = False
-            if len(both) >= SEED_FACTOR * k:
-                seed = np.sort(both)
-        seed = seed.astype(np.int64)
-        partial = np.zeros(len(seed))
-        for pl in lists:
-            self.probe_add(seed, partial, pl.ids, pl.tfs, norms, pl.weight, k1p1)
-        return float(np.partition(partial, len(seed) - k)[len(seed) - k])

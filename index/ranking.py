@@ -192,6 +192,82 @@ def _distinct(ids: np.ndarray, slot: np.ndarray) -> np.ndarray:
     return ids[slot[ids] == n]
 
 
+def seed_chunks(lists: list[PostingList], k: int, live: np.ndarray, flag: np.ndarray,
+                narrow: int | None = None) -> np.ndarray | None:
+    """MaxScore's seed (step 1 of `maxscore_top_k`): the live chunks of the rarest term(s), enough
+    to hold >= SEED_FACTOR x k postings — or, when that list is long (> `narrow` x k), only those of
+    its chunks that also hold the next rarest term (the likely top scorers, far fewer to score).
+    Sorted, distinct. None when there is nothing to prune (every list needed) or fewer than k.
+    `flag` is a dense bool scratch array, False on entry and exit."""
+    groups: dict[int, list[PostingList]] = {}
+    for pl in lists:
+        groups.setdefault(pl.term, []).append(pl)
+    if len(groups) < 2:
+        return None
+    ordered = sorted(groups.values(), key=lambda g: sum(len(pl.ids) for pl in g))
+    parts: list[np.ndarray] = []
+    n_seed = 0
+    for group in ordered:
+        parts.extend(pl.ids for pl in group)
+        n_seed += sum(len(pl.ids) for pl in group)
+        if n_seed >= SEED_FACTOR * k:
+            break
+    if len(parts) == len(lists):
+        return None
+    seed = parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
+    seed = seed[live[seed]]
+    if len(seed) < k:
+        return None
+    if len(seed) > (SEED_NARROW if narrow is None else narrow) * k and len(parts) == len(ordered[0]):
+        flag[seed] = True
+        nxt = ordered[1][0].ids if len(ordered[1]) == 1 else np.concatenate([pl.ids for pl in ordered[1]])
+        both = nxt[flag[nxt]]
+        flag[seed] = False
+        if len(both) >= SEED_FACTOR * k:
+            seed = np.sort(both)
+    return seed
+
+
+def split_rows(lists: list[PostingList], theta: float, tol: float, stats: CorpusStats,
+               params: Bm25Params) -> tuple[list[int], list[int], float]:
+    """MaxScore's step 2: (non-essential row indexes by bound ascending, essential row indexes,
+    sum of the non-essential bounds). Non-essential: the longest prefix, by upper bound, whose
+    bounds sum below theta — a chunk found only in those rows cannot reach theta."""
+    bounded = sorted(((upper_bound(pl, stats, params), i) for i, pl in enumerate(lists)))
+    rest, n_non = 0.0, 0
+    for ub, _ in bounded:
+        if rest + ub < theta - tol:
+            rest += ub
+            n_non += 1
+        else:
+            break
+    return [i for _, i in bounded[:n_non]], [i for _, i in bounded[n_non:]], rest
+
+
+def tolerance(lists: list[PostingList], params: Bm25Params) -> float:
+    """Margin for every MaxScore comparison: far above float rounding of any sum of these rows."""
+    return 1e-9 * max(1.0, sum(abs(pl.weight) for pl in lists) * (params.k1 + 1.0))
+
+
+def prune_candidates(cand: np.ndarray, partial: np.ndarray, k: int, theta: float, tol: float, left: float,
+                     positive: bool) -> tuple[np.ndarray, float]:
+    """Between two non-essential rows: raise theta to the k-th best partial score (valid only when
+    every weight is positive, so partial scores can only grow) and keep the candidates that can
+    still reach it with the bounds `left`. Returns (candidates, theta)."""
+    if positive and len(cand) >= k:
+        theta = max(theta, float(np.partition(partial, len(cand) - k)[len(cand) - k]) - tol)
+    return cand[partial >= theta - tol - left], theta
+
+
+def within_reach(cand: np.ndarray, approx: np.ndarray, k: int, tol: float) -> np.ndarray:
+    """The candidates whose approximate full score is within rounding distance of the k-th best:
+    the only ones worth scoring exactly."""
+    if len(cand) <= k:
+        return cand
+    kth = float(np.partition(approx, len(cand) - k)[len(cand) - k])
+    return cand[approx >= kth - 2 * tol]
+
+
 def maxscore_top_k(lists: list[PostingList], k: int, norms: np.ndarray, live: np.ndarray, acc: np.ndarray,
                    flag: np.ndarray, slot: np.ndarray, stats: CorpusStats, params: Bm25Params,
                    *, narrow: int | None = None) -> list[tuple[int, float]] | None:
@@ -213,36 +289,11 @@ def maxscore_top_k(lists: list[PostingList], k: int, norms: np.ndarray, live: np
     """
     if k <= 0 or len(lists) < 2 or not prunable(params):
         return None
-    tol = 1e-9 * max(1.0, sum(abs(pl.weight) for pl in lists) * (params.k1 + 1.0))
-    groups: dict[int, list[PostingList]] = {}
-    for pl in lists:
-        groups.setdefault(pl.term, []).append(pl)
-    if len(groups) < 2:
-        return None
+    tol = tolerance(lists, params)
     # 1. seed
-    ordered = sorted(groups.values(), key=lambda g: sum(len(pl.ids) for pl in g))
-    parts: list[np.ndarray] = []
-    n_seed = 0
-    for group in ordered:
-        parts.extend(pl.ids for pl in group)
-        n_seed += sum(len(pl.ids) for pl in group)
-        if n_seed >= SEED_FACTOR * k:
-            break
-    if len(parts) == len(lists):
-        return None  # every list is needed to find k chunks: nothing to prune
-    seed = parts[0] if len(parts) == 1 else _distinct(np.concatenate(parts), slot)
-    seed = seed[live[seed]]
-    if len(seed) < k:
+    seed = seed_chunks(lists, k, live, flag, narrow)
+    if seed is None:
         return None
-    if len(seed) > (SEED_NARROW if narrow is None else narrow) * k and len(parts) == len(ordered[0]):
-        # a long rarest list: its chunks that also hold the next rarest term are the likely top
-        # scorers and far fewer to score (any >= k live chunks give a valid threshold)
-        flag[seed] = True
-        nxt = ordered[1][0].ids if len(ordered[1]) == 1 else np.concatenate([pl.ids for pl in ordered[1]])
-        both = nxt[flag[nxt]]
-        flag[seed] = False
-        if len(both) >= SEED_FACTOR * k:
-            seed = both
     flag[seed] = True
     try:
         for pl in lists:
@@ -253,18 +304,11 @@ def maxscore_top_k(lists: list[PostingList], k: int, norms: np.ndarray, live: np
         flag[seed] = False
     theta = float(np.partition(seed_scores, len(seed) - k)[len(seed) - k])
     # 2. essential / non-essential rows
-    bounded = sorted(((upper_bound(pl, stats, params), i) for i, pl in enumerate(lists)))
-    rest, n_non = 0.0, 0
-    for ub, _ in bounded:
-        if rest + ub < theta - tol:
-            rest += ub
-            n_non += 1
-        else:
-            break
-    if n_non == 0:
+    non_idx, ess_idx, rest = split_rows(lists, theta, tol, stats, params)
+    if not non_idx:
         return None
-    non = [lists[i] for _, i in bounded[:n_non]]
-    essential = [lists[i] for _, i in bounded[n_non:]]
+    non = [lists[i] for i in non_idx]
+    essential = [lists[i] for i in ess_idx]
     touched = (essential[0].ids if len(essential) == 1 else np.concatenate([pl.ids for pl in essential])).astype(np.intp)
     try:
         for pl in essential:
@@ -282,20 +326,14 @@ def maxscore_top_k(lists: list[PostingList], k: int, norms: np.ndarray, live: np
         for pl in reversed(non):
             if len(cand) <= k:
                 break
-            partial = acc[cand]
-            if positive:
-                theta = max(theta, float(np.partition(partial, len(cand) - k)[len(cand) - k]) - tol)
-            cand = cand[partial >= theta - tol - left]
+            cand, theta = prune_candidates(cand, acc[cand], k, theta, tol, left, positive)
             flag[cand] = True
             try:
                 _add(acc, pl, *_probe(pl, cand, flag), norms, params)
             finally:
                 flag[cand] = False
             left -= upper_bound(pl, stats, params)
-        if len(cand) > k:
-            approx = acc[cand]
-            kth = float(np.partition(approx, len(cand) - k)[len(cand) - k])
-            cand = cand[approx >= kth - 2 * tol]
+        cand = within_reach(cand, acc[cand], k, tol)
     finally:
         acc[touched] = 0.0
     # 3. exact scores, summed in the reference order, for the few chunks that can be in the top k
