@@ -16,12 +16,10 @@ import functools
 import hashlib
 import json
 import os
-import re
 import signal
 import sqlite3
 import sys
 import time
-import unicodedata
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
@@ -39,7 +37,6 @@ from index.ingest import is_warning, iter_documents
 from index.model import Document, Problem
 from index.ranking import DEFAULT_B, DEFAULT_EPSILON, DEFAULT_K1, VARIANT, average_idf
 
-_ALNUM_RUN = re.compile(r"[^\W_]+")  # runs of letters/digits: what a near-duplicate key keeps
 MAX_SEGMENTS = 8
 # dropped spans whose words are page furniture (not headlines or date prefixes, which are metadata)
 BOILERPLATE_REASONS = frozenset({"page furniture", "paywall or browser notice", "syndication footer", "source line"})
@@ -127,11 +124,12 @@ class BuildParams:
                 "max_chars": self.max_chars, "min_words": self.min_words, "title_terms": self.title_terms}
 
 
-def dup_key(text: str) -> int:
-    """Key shared by near-identical passages: case, quote style, punctuation and spacing ignored."""
-    words = _ALNUM_RUN.findall(unicodedata.normalize("NFKC", text).casefold())
-    digest = hashlib.sha1(" ".join(words).encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)  # 8 bytes in SQLite, not a 20-char string
+def dup_key(words: list[str]) -> int:
+    """Key shared by near-identical passages, from their surface words (so case, quote style,
+    punctuation and spacing are ignored) — the words the build has already split, not a second
+    pass over the text."""
+    digest = hashlib.blake2b(" ".join(words).encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)  # 8 bytes in SQLite, not a 20-char string
 
 
 def _fingerprint(doc: Document) -> int:
@@ -190,12 +188,13 @@ def prepare_document(doc: Document, params: BuildParams) -> PreparedDocument:
     for chunk in chunked.chunks:
         words = surface_words(chunk.text)
         solid = _solid(chunk.text, words)
+        key = dup_key(words)
         same = solid is words
         if title_words:
             words = title_words + words
             solid = words if same and title_solid is title_words else title_solid + solid
         chunks.append((chunk.start, chunk.end, chunk.paragraph, chunk.part, words,
-                       None if solid is words else solid, dup_key(chunk.text), text_digest(chunk.text)))
+                       None if solid is words else solid, key, text_digest(chunk.text)))
     return PreparedDocument(title=title, date=doc.date or meta.get("date"),
                             publisher=doc.publisher or meta.get("publisher"), fingerprint=_fingerprint(doc),
                             meta_json=json.dumps(meta, ensure_ascii=False) if meta else "{}",

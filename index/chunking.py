@@ -125,7 +125,7 @@ def chunk_document(
     for a, b in content:
         if carry is not None:
             a, carry = carry, None
-        if word_count(text[a:b]) < min_words:
+        if word_count(text[a:b], cap=min_words) < min_words:
             carry = a
             continue
         merged.append((a, b))

@@ -10,6 +10,7 @@ become document metadata.
 from __future__ import annotations
 
 import re
+from itertools import islice
 from dataclasses import dataclass, field
 
 _WORDS = re.compile(r"[^\W_]+")
@@ -62,14 +63,18 @@ class Verdict:
     skip_prefix: int = 0
 
 
-def word_count(text: str) -> int:
-    return len(_WORDS.findall(text))
+def word_count(text: str, cap: int | None = None) -> int:
+    """Words in `text`, counting no further than `cap` (callers that compare with a threshold stop
+    early: a long paragraph is "more than 40 words" after 41 of them)."""
+    if cap is None:
+        return len(_WORDS.findall(text))
+    return sum(1 for _ in islice(_WORDS.finditer(text), cap))
 
 
 def classify(text: str) -> Verdict:
     """Decide whether one paragraph is content, and pull metadata out of furniture."""
     stripped = text.strip()
-    n = word_count(stripped)
+    n = word_count(stripped, cap=41)  # every rule below asks at most "<= 40 words"
     if n == 0:
         return Verdict("boilerplate", "no words")
     m = _POST_FOOTER.match(stripped)

@@ -26,8 +26,9 @@ import numpy as np
 
 from index.errors import IndexCorruptError, IndexNotBuiltError, IndexWriteError
 
-SCHEMA_VERSION = "9"  # 6: postings rows carry max_tf and min_len (MaxScore bounds); 7: 1-byte tfs; 8: surface words counted as written;
-# 9: `lexicon` (every word seen -> its term) and 8-byte integer fingerprints
+SCHEMA_VERSION = "10"  # 6: postings rows carry max_tf and min_len (MaxScore bounds); 7: 1-byte tfs; 8: surface words counted as written;
+# 9: `lexicon` (every word seen -> its term) and 8-byte integer fingerprints; 10: near-duplicate keys
+# from surface words
 CHUNK_DTYPE = np.uint32
 TF_DTYPE = np.uint16
 
