@@ -4,8 +4,10 @@ One write transaction per build (SQLite WAL): readers keep answering from the la
 index while a build runs, and a crash, kill -9 or Ctrl-C leaves that index intact. A second build
 started meanwhile waits for the first (SQLite's writer lock) and then finds nothing to do.
 
-Incremental by fingerprint (content hash + metadata): unchanged documents are not re-processed,
-changed ones are replaced, deleted ones leave the index. New chunks' postings go into a new
+Incremental by file signature, then by fingerprint: a file whose size, mtime and catalogue
+metadata are unchanged is not even read (the `files` table), and within the files that are read,
+unchanged documents (content hash + metadata) are not re-processed; changed ones are replaced,
+deleted ones leave the index. New chunks' postings go into a new
 segment; removed chunks are marked dead in the `live` array and their terms' document
 frequencies are decremented, so corpus statistics stay global and exact. Segments are merged
 when there are many or when many postings are dead.
@@ -413,7 +415,8 @@ class _Writer:
         self.next_doc += 1
         self.doc_rows.append(
             (doc_row, doc.doc_id, doc.source, "", prep.title, prep.date, doc.url, prep.publisher, prep.fingerprint,
-             doc.text, getattr(doc, "body_start", 0), len(prep.chunks), prep.meta_json, getattr(doc, "path", None)))
+             doc.text, getattr(doc, "body_start", 0), len(prep.chunks), prep.meta_json, getattr(doc, "path", None),
+             doc.file))
         rows = self.chunk_rows
         for start, end, paragraph, part, words, solid, key, digest in prep.chunks:
             cid = self.next_chunk
@@ -453,7 +456,7 @@ class _Writer:
             self.next_doc += 1
             self.doc_rows.append(
                 (doc_row, doc.doc_id, doc.source, "", title, date, doc.url, publisher, fingerprint, doc.text,
-                 getattr(doc, "body_start", 0), n_chunks, meta_json, getattr(doc, "path", None)))
+                 getattr(doc, "body_start", 0), n_chunks, meta_json, getattr(doc, "path", None), doc.file))
             for _ in range(n_chunks):
                 start, end, paragraph, part, length, distinct, key, digest = next(chunks)
                 cid = self.next_chunk
@@ -486,7 +489,7 @@ class _Writer:
         if self.doc_rows:
             self.conn.executemany(
                 "INSERT INTO documents (id, doc_id, source, root, title, date, url, publisher, fingerprint, text,"
-                " body_start, n_chunks, meta, path) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", self.doc_rows)
+                " body_start, n_chunks, meta, path, file) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", self.doc_rows)
         if self.chunk_rows:
             self.conn.executemany(
                 "INSERT INTO chunks (id, doc, start, end, paragraph, part, length, dup_key, digest)"
@@ -780,11 +783,27 @@ def _build_index(paths: Iterable[Path], db_path: Path, *, params: BuildParams, p
                                          f"schema {meta.get('schema_version')})")
             else:
                 report.rebuild_reason = f"analysis changed ({stored_key} -> {params.analysis_key()})"
-            for table in ("documents", "chunks", "terms", "postings", "surface", "arrays", "meta"):
+            for table in ("documents", "chunks", "terms", "postings", "surface", "arrays", "lexicon", "files", "meta"):
                 conn.execute(f"DELETE FROM {table}")
         writer = _Writer(conn, params)
         writer.spill_parent = str(Path(db_path).resolve().parent)
-        existing = {d: (row, fp) for row, d, fp in conn.execute("SELECT id, doc_id, fingerprint FROM documents")}
+        # Incremental by file, then by document: a file whose signature (size, mtime, catalogue
+        # metadata) is unchanged is not read at all; in the files that are read, a document whose
+        # fingerprint is unchanged is not re-indexed. Documents are looked up one by one (not all
+        # loaded), so a change to a small file of a huge index costs only that file.
+        stored_files = {p: (sig, n) for p, sig, n in conn.execute("SELECT path, signature, docs FROM files")}
+        has_docs = conn.execute("SELECT 1 FROM documents LIMIT 1").fetchone() is not None
+        skipped: set[str] = set()
+
+        def unchanged(path: str, file_signature: str) -> bool:
+            if stored_files.get(path, (None, 0))[0] == file_signature:
+                skipped.add(path)
+                report.documents_unchanged += stored_files[path][1]
+                return True
+            return False
+
+        visited: dict[str, str | None] = {}
+        per_file: Counter[str] = Counter()
         seen: set[str] = set()
         feeder = _Feeder(writer, params, build_workers())
         bar = _progress(progress)
@@ -792,13 +811,20 @@ def _build_index(paths: Iterable[Path], db_path: Path, *, params: BuildParams, p
         if bar:
             bar.start()
         try:
-            for doc in iter_documents([Path(p) for p in paths], problems=report.problems):
+            for doc in iter_documents([Path(p) for p in paths], problems=report.problems, files=visited,
+                                      unchanged=unchanged):
                 if doc.doc_id in seen:
                     report.problems.append(Problem(doc.source, f"duplicate document id {doc.doc_id!r}; first one kept"))
                     continue
+                old = conn.execute("SELECT id, fingerprint, file FROM documents WHERE doc_id = ?",
+                                   (doc.doc_id,)).fetchone() if has_docs else None
+                if old and old[2] in skipped:  # the id belongs to a document of an unchanged file
+                    report.problems.append(Problem(doc.source, f"duplicate document id {doc.doc_id!r} (first seen "
+                                                               f"in {old[2]}); skipped"))
+                    continue
                 seen.add(doc.doc_id)
-                old = existing.get(doc.doc_id)
-                if old and old[1] == _fingerprint(doc):
+                per_file[doc.file or ""] += 1
+                if old and old[1] == _fingerprint(doc) and old[2] == doc.file:
                     report.documents_unchanged += 1
                     continue
                 if old:
@@ -813,11 +839,19 @@ def _build_index(paths: Iterable[Path], db_path: Path, *, params: BuildParams, p
             feeder.close()
             if bar:
                 bar.stop()
-        for doc_id, (row, _) in existing.items():
-            if doc_id not in seen:
-                report.chunks_removed += writer.remove_document(row)
-                report.documents_removed += 1
-        if _nothing_to_write(report, meta, params):
+        # documents of files read again but no longer in them, and of files gone from the corpus
+        for path in (set(stored_files) | set(visited)) - skipped:
+            for row, doc_id in conn.execute("SELECT id, doc_id FROM documents WHERE file = ?", (path,)).fetchall():
+                if doc_id not in seen:
+                    report.chunks_removed += writer.remove_document(row)
+                    report.documents_removed += 1
+        file_rows = [(p, sig, per_file[p]) for p, sig in visited.items() if p not in skipped]
+        gone = [(p,) for p in stored_files if p not in visited]
+        files_changed = bool(gone) or any(stored_files.get(p) != (sig, n) for p, sig, n in file_rows)
+        conn.executemany("DELETE FROM files WHERE path = ?", gone)
+        conn.executemany("INSERT INTO files (path, signature, docs) VALUES (?, ?, ?) ON CONFLICT(path) DO UPDATE "
+                         "SET signature = excluded.signature, docs = excluded.docs", file_rows)
+        if not files_changed and _nothing_to_write(report, meta, params):
             # an unchanged corpus leaves the file untouched, so readers keep their loaded state
             conn.execute("ROLLBACK")
             report.documents_total, report.chunks_total = _counts(conn)

@@ -46,7 +46,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from index.model import Document, Problem
 
@@ -84,6 +84,8 @@ def iter_documents(
     *,
     problems: list[Problem],
     max_bytes: int = DEFAULT_MAX_BYTES,
+    files: dict[str, str | None] | None = None,
+    unchanged: Callable[[str, str], bool] | None = None,
 ) -> Iterator[Document]:
     """Yield every good document under `paths`, in a deterministic order; append bad inputs to `problems`.
 
@@ -91,8 +93,14 @@ def iter_documents(
     are skipped; a symlink back into one of its own ancestors is reported as a loop, and a file
     reached twice (through links, or two overlapping roots) is yielded once. Never raises for bad
     input: every reason a file or line was skipped is in `problems`.
+
+    Incremental builds: every supported regular file visited is recorded in `files` (absolute path
+    -> signature of its size, mtime, kind and catalogue metadata; None when reading it reported a
+    problem, so it is never taken as unchanged), and a file for which `unchanged(path, signature)`
+    answers True is not read at all (its documents are the index's already).
     """
-    walker = _Walker(problems=problems, max_bytes=max_bytes)
+    walker = _Walker(problems=problems, max_bytes=max_bytes, files={} if files is None else files,
+                     unchanged=unchanged)
     for given in paths:
         yield from walker.walk_root(Path(given))
 
@@ -121,6 +129,9 @@ class _Walker:
     seen_ids: dict[str, str] = field(default_factory=dict)  # doc_id -> where it was first seen
     catalogue: dict[_FileKey, dict[str, str]] = field(default_factory=dict)  # file -> metadata
     loaded_catalogues: set[_FileKey] = field(default_factory=set)
+    files: dict[str, str | None] = field(default_factory=dict)  # see iter_documents
+    unchanged: Callable[[str, str], bool] | None = None
+    current_file: str | None = None  # absolute path of the file being read (Document.file)
 
     def problem(self, path: Path | str, reason: str, line: int | None = None) -> None:
         self.problems.append(Problem(_printable(str(path)), reason, line))
@@ -251,6 +262,20 @@ class _Walker:
             return  # the same file through another link or root: indexed once
         self.seen_files.add(key)
         meta = self.catalogue.get(key, {})
+        absolute = os.path.abspath(path)
+        signature = f"{st.st_size}:{st.st_mtime_ns}:{kind}:{json.dumps(meta, sort_keys=True)}"
+        if self.unchanged is not None and self.unchanged(absolute, signature):
+            self.files[absolute] = signature
+            return
+        problems_before = len(self.problems)
+        self.current_file = absolute
+        self.files[absolute] = None  # stays None if reading it fails or reports anything
+        yield from self._file_documents(path, rel, kind, meta, st)
+        if len(self.problems) == problems_before:
+            self.files[absolute] = signature
+
+    def _file_documents(self, path: Path, rel: str, kind: str, meta: dict[str, str],
+                        st: os.stat_result) -> Iterator[Document]:
         if kind == "jsonl":
             yield from self._jsonl(path, rel, meta, gz=path.name.lower().endswith(".gz"))
             return
@@ -323,7 +348,7 @@ class _Walker:
 
     def _plain(self, path: Path, rel: str, data: bytes, text: str, meta: dict[str, str]) -> Document:
         return Document(doc_id=rel, source=rel, text=text, content_hash=_sha256(data),
-                        path=os.path.abspath(path), **_fields(meta))
+                        path=os.path.abspath(path), file=self.current_file, **_fields(meta))
 
     def _markdown(self, path: Path, rel: str, data: bytes, text: str, meta: dict[str, str]) -> Document | None:
         found: dict[str, str] = {}
@@ -341,7 +366,7 @@ class _Walker:
             if heading:
                 merged["title"] = " ".join(heading.group(1).split())
         return Document(doc_id=rel, source=rel, text=text, content_hash=_sha256(data), body_start=body_start,
-                        path=os.path.abspath(path), **_fields(merged))
+                        path=os.path.abspath(path), file=self.current_file, **_fields(merged))
 
     def _front_matter(self, path: Path, raw: str, first_line: int) -> dict[str, str]:
         import yaml  # imported lazily: only Markdown corpora pay for it
@@ -381,7 +406,7 @@ class _Walker:
         found = self._meta_values(path, {"title": page.title, "date": page.date, "url": page.url,
                                          "publisher": page.publisher}, "HTML metadata", strict=False)
         return Document(doc_id=rel, source=rel, text=page.text, content_hash=_sha256(data),
-                        **_fields(_merge(meta, found)))
+                        file=self.current_file, **_fields(_merge(meta, found)))
 
     def _jsonl(self, path: Path, rel: str, meta: dict[str, str], *, gz: bool) -> Iterator[Document]:
         """Stream records; a bad line costs that line only. Size limit applies per record."""
@@ -487,7 +512,7 @@ class _Walker:
         canonical = json.dumps(rec, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return Document(doc_id=doc_id, source=rel, text=text,
                         content_hash=_sha256(canonical.encode("utf-8", "surrogatepass")),
-                        **_fields(_merge(meta, found)))
+                        file=self.current_file, **_fields(_merge(meta, found)))
 
     # ----------------------------------------------------------------------------------------
     # Metadata

@@ -31,6 +31,9 @@ class Document:
     # absolute path of the file when `text` is exactly that file's decoded content (.txt, .md), so
     # quotes can be cut from, and verified against, the file itself; None for HTML and JSONL records
     path: str | None = None
+    # absolute path of the input file the document was read from (any format): incremental builds
+    # skip unchanged files without reading them, and know which documents a file held
+    file: str | None = None
 
 
 @dataclass(frozen=True)

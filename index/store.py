@@ -26,9 +26,9 @@ import numpy as np
 
 from index.errors import IndexCorruptError, IndexNotBuiltError, IndexWriteError
 
-SCHEMA_VERSION = "10"  # 6: postings rows carry max_tf and min_len (MaxScore bounds); 7: 1-byte tfs; 8: surface words counted as written;
+SCHEMA_VERSION = "11"  # 6: postings rows carry max_tf and min_len (MaxScore bounds); 7: 1-byte tfs; 8: surface words counted as written;
 # 9: `lexicon` (every word seen -> its term) and 8-byte integer fingerprints; 10: near-duplicate keys
-# from surface words
+# from surface words; 11: `files` (input files' signatures) and documents.file
 CHUNK_DTYPE = np.uint32
 TF_DTYPE = np.uint16
 
@@ -110,11 +110,12 @@ def is_corruption(exc: sqlite3.DatabaseError) -> bool:
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
     existing = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if "postings" in existing and "max_tf" not in {r[1] for r in conn.execute("PRAGMA table_info(postings)")}:
-        # an index of an older schema: its meta says so, so the build rewrites everything anyway
-        conn.execute("DROP TABLE postings")
-        existing.discard("postings")
-    if {"meta", "documents", "chunks", "terms", "postings", "surface", "arrays", "lexicon"} <= existing:
+    for table, column in (("postings", "max_tf"), ("documents", "file")):
+        if table in existing and column not in {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}:
+            # an index of an older schema: its meta says so, so the build rewrites everything anyway
+            conn.execute(f"DROP TABLE {table}")
+            existing.discard(table)
+    if {"meta", "documents", "chunks", "terms", "postings", "surface", "arrays", "lexicon", "files"} <= existing:
         return
     import sqlite_utils  # only a new index needs it; importing it costs ~0.2 s of cold start
 
@@ -125,10 +126,11 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
         db["documents"].create(
             {"id": int, "doc_id": str, "source": str, "root": str, "title": str, "date": str, "url": str,
              "publisher": str, "fingerprint": int, "text": str, "body_start": int, "n_chunks": int, "meta": str,
-             "path": str},
+             "path": str, "file": str},
             pk="id", not_null={"doc_id"},
         )
         db["documents"].create_index(["doc_id"], unique=True)
+        db["documents"].create_index(["file"])
     if "chunks" not in db.table_names():
         db["chunks"].create(
             # no text column: a chunk is documents.text[start:end] (stored once, sliced on demand)
@@ -158,6 +160,13 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
         # compound ("sixweek") or a rare form would load the lemmatizer's dictionary (0.4 s) on the
         # query path. A pure function of the word for one tokenizer version, so never pruned.
         conn.execute("CREATE TABLE lexicon (word TEXT PRIMARY KEY, term TEXT) WITHOUT ROWID")
+    if "files" not in db.table_names():
+        # every input file a build read: its signature (size, mtime, kind, catalogue metadata; NULL
+        # when reading it reported a problem) and how many documents it gave. A later build skips a
+        # file whose signature is unchanged without reading it: editing one page of a million-chunk
+        # corpus re-reads that page only.
+        conn.execute("CREATE TABLE files (path TEXT PRIMARY KEY, signature TEXT, docs INTEGER NOT NULL DEFAULT 0) "
+                     "WITHOUT ROWID")
     if "arrays" not in db.table_names():
         db["arrays"].create({"name": str, "data": bytes}, pk="name")
 

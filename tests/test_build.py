@@ -102,6 +102,51 @@ def test_unchanged_files_are_not_reprocessed(db: Path, corpus: Path) -> None:
     assert build_index([corpus], db).documents_unchanged == 6
 
 
+def test_files_with_unchanged_signatures_are_not_read(db: Path, corpus: Path) -> None:
+    """A file whose size, mtime and catalogue metadata are those of the last build is not opened:
+    an edit to one page of a huge corpus re-reads that page only. (The same trust as make or
+    rsync's quick check: bytes rewritten with the old size and mtime forced back go unnoticed.)"""
+    path = corpus / "library.html"
+    st = path.stat()
+    old = path.read_bytes()
+    path.write_bytes(old.replace(b"rare maps", b"rare moss"))  # same length
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    report = build_index([corpus], db)
+    assert (report.documents_indexed, report.documents_unchanged) == (0, 6) and not report.changed
+    s = Searcher.open(db)
+    try:
+        assert [h.doc_id for h in s.search("rare maps archive", 3)][:1] == ["library.html"]
+    finally:
+        s.close()
+    os.utime(path, None)  # a new mtime: read again, and now the change is seen
+    report = build_index([corpus], db)
+    assert (report.documents_indexed, report.documents_unchanged) == (1, 5)
+
+
+def test_a_file_with_problems_is_read_again_and_reported_again(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "c", {
+        "ok.txt": "The ferry timetable changed on Monday.\n",
+        "feed.jsonl": json.dumps({"id": "a", "text": "Snow closed the mountain pass."}) + "\n{broken\n",
+    })
+    db = tmp_path / "i.db"
+    first = build_index([corpus], db)
+    second = build_index([corpus], db)
+    assert [(p.path, p.line) for p in second.skipped_problems] == [(p.path, p.line) for p in first.skipped_problems]
+    assert second.skipped_problems and (second.documents_indexed, second.documents_unchanged) == (0, 2)
+
+
+def test_an_id_already_held_by_an_unchanged_file_is_a_reported_duplicate(db: Path, corpus: Path) -> None:
+    (corpus / "more.jsonl").write_text(json.dumps({"id": "feed-1", "text": "A different rail story."}) + "\n")
+    report = build_index([corpus], db)
+    assert any("duplicate document id 'feed-1'" in p.reason for p in report.problems)
+    s = Searcher.open(db)
+    try:
+        assert "Train drivers" in s.document_text("feed-1")  # the first holder keeps the id
+        assert s.stats_dict()["documents"] == 6
+    finally:
+        s.close()
+
+
 def test_changed_file_is_replaced(db: Path, corpus: Path, tmp_path: Path) -> None:
     new_text = "The harbor bridge will carry a zeppelin airship mooring mast from next spring.\n"
     (corpus / "harbor.txt").write_text(new_text, encoding="utf-8")
