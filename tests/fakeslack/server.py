@@ -179,7 +179,12 @@ class FakeSlack:
 
             do_GET = do_POST
 
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            # socketserver's listen backlog is 5: a bot opening a few connections at once during a
+            # burst would overflow it and wait out a 1 s SYN retransmit, which slack.com never causes
+            request_queue_size = 128
+
+        self._http = Server(("127.0.0.1", 0), Handler)
         self._http.daemon_threads = True
         self._ws = serve(self._ws_handler, "127.0.0.1", 0, compression=None, ping_interval=None,
                          close_timeout=2)
