@@ -7,6 +7,8 @@ Why a wrapper and not py-spy: py-spy is not installed here, and the bot answers 
 bolt's worker threads, which `python -m cProfile` does not see (it profiles the main thread only).
 `threading.setprofile` installs a hook that every new thread runs first; the hook starts one
 cProfile.Profile for that thread. Stats are merged when the bot returns (SIGTERM stops it cleanly).
+Times are each thread's CPU time (`time.thread_time`), not wall-clock: with a burst queued, wall
+time mostly measures waiting for the GIL and locks, which hides where the CPU goes.
 `bench_slack.py --profile OUT.prof` starts the bot through this file. cProfile slows pure-Python
 code by roughly 1.5-2x, so use it to see where time goes, not to measure latency.
 """
@@ -16,6 +18,7 @@ import cProfile
 import pstats
 import sys
 import threading
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,13 +35,13 @@ def main() -> int:
     lock = threading.Lock()
 
     def start_thread_profile(*_: object) -> None:
-        prof = cProfile.Profile()
+        prof = cProfile.Profile(time.thread_time)
         with lock:
             profiles.append(prof)
         prof.enable()  # replaces this hook for the rest of the thread
 
     threading.setprofile(start_thread_profile)
-    main_prof = cProfile.Profile()
+    main_prof = cProfile.Profile(time.thread_time)
     profiles.append(main_prof)
     main_prof.enable()
     from bot.cli import main as bot_main
