@@ -126,6 +126,7 @@ def _slack(args: argparse.Namespace, mode: str) -> int:
         env["VERBATIM_DB"] = str(args.db)
     settings = load_settings(mode, env)  # raises ConfigError naming the missing variable
     service = _service(args)
+    service.warm_up()  # before connecting: the first mentions should not pay for lazy loading
     (run_http if mode == "http" else run_socket_mode)(settings, service)
     return 0
 

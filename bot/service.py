@@ -62,6 +62,30 @@ class AnswerService:
             log.error("answering failed: %s", exc)
             raise AnswerUnavailableError() from exc
 
+    def warm_up(self) -> None:
+        """Load now what the first questions would otherwise load while people wait: the typo
+        corrector's vocabulary, the lemmatizer's dictionary, the sentence splitter's patterns, the
+        compiled kernel of a large index, and the pages of the tables every answer reads — by
+        answering one question made of the corpus's own words. For long-running front ends (Slack):
+        the first burst after a restart then costs what later ones do."""
+        from index import kernel
+        from index.analyzer import lemma
+
+        lemma("warming")
+        with self.searcher.snapshot():
+            self.searcher._surface_words()
+            row = self.searcher._conn.execute(
+                "SELECT substr(d.text, c.start + 1, min(c.end - c.start, 200)) FROM chunks c "
+                "JOIN documents d ON d.id = c.doc LIMIT 1").fetchone()
+        words = (row[0] if row and row[0] else "").split()[:12]
+        for question in (" ".join(words) + "?", "Who said what, and when?", "tell me about qwzxv"):
+            try:
+                self.ask(question)
+            except VerbatimError:
+                break
+        if getattr(self.searcher, "_want_compiled", False):
+            kernel.wait_ready(60)
+
     def sources(self) -> list[dict]:
         return self.searcher.documents()
 

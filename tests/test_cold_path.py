@@ -72,3 +72,20 @@ def test_unwritable_cache_still_lemmatises(tmp_path: Path) -> None:
     code = "from index.analyzer import lemma; print(lemma('children'), lemma('said'))"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.split() == ["child", "say"], out.stderr
+
+
+def test_warm_up_loads_what_the_first_questions_would(tmp_path: Path) -> None:
+    """Slack front ends warm the service before connecting, so the first burst after a restart
+    does not pay for lazy loading (lemmatizer dictionary, sentence splitter, typo vocabulary)."""
+    corpus = write_corpus(tmp_path / "corpus", CORPUS)
+    env = dict(os.environ, VERBATIM_CACHE_DIR=str(tmp_path / "cache"), VERBATIM_QUIET_BUILD="1", PYTHONPATH=str(REPO))
+    code = ("import json, sys\nfrom bot.service import AnswerService\n"
+            f"svc = AnswerService.open({str(tmp_path / 'i.db')!r}, [{str(corpus)!r}])\n"
+            "before = {m: m in sys.modules for m in ('simplemma', 'pysbd', 'rapidfuzz')}\n"
+            "svc.warm_up()\n"
+            "after = {m: m in sys.modules for m in ('simplemma', 'pysbd', 'rapidfuzz')}\n"
+            "print(json.dumps([before, after, svc.searcher._surface is not None]))")
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    before, after, surface = json.loads(out.stdout)
+    assert after == {"simplemma": True, "pysbd": True, "rapidfuzz": True} and surface
