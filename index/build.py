@@ -350,6 +350,8 @@ class _Writer:
         self.word_list: list[str] = []
         self.word_tid: list[int] = []
         self.lexicon: dict[str, str | None] = {}       # word -> term from worker-prepared batches
+        self.lexicon_lookup = False                      # consult the stored lexicon (incremental builds)
+        self.known: dict[str, str | None] = {}           # its answers, memoised
         self.runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # spilled sorted postings runs
         self.spill_dir: str | None = None
         self.spill_parent: str | None = None             # where spill files go (beside the index)
@@ -375,7 +377,7 @@ class _Writer:
                 if nums[i] is None:
                     num = memo.get(w)
                     if num is None:
-                        term = word_term(w)
+                        term = self._known_term(w)
                         num = memo[w] = len(self.word_list)
                         self.word_list.append(w)
                         self.word_tid.append(0 if term is None else self._term_id(term))
@@ -385,6 +387,18 @@ class _Writer:
             if len(self.word_seq) >= 4_000_000:
                 self._fold_word_counts()
         return list(map(self.word_tid.__getitem__, nums))
+
+    def _known_term(self, word: str) -> str | None:
+        """The word's term: from the index's lexicon when it has seen the word (an incremental build
+        of a few documents then never loads the lemmatizer's dictionary), else the analyzer's."""
+        if self.lexicon_lookup:
+            got = self.known.get(word, _UNSET)
+            if got is not _UNSET:
+                return got
+            row = self.conn.execute("SELECT term FROM lexicon WHERE word = ?", (word,)).fetchone()
+            got = self.known[word] = row[0] if row is not None else word_term(word)
+            return got
+        return word_term(word)
 
     def _fold_word_counts(self) -> None:
         """Add the tallied word numbers to the per-word counts (bounded memory for big builds)."""
@@ -544,14 +558,14 @@ class _Writer:
                 conn.execute(
                     "INSERT INTO surface (word, term, cf) VALUES (?, ?, ?) "
                     "ON CONFLICT(word) DO UPDATE SET cf = cf + excluded.cf",
-                    (word, word_term(word), d),
+                    (word, self._known_term(word), d),
                 )
         for word, d in self.boiler_delta.items():
             if d:
                 conn.execute(
                     "INSERT INTO surface (word, term, cf, bcf) VALUES (?, ?, 0, ?) "
                     "ON CONFLICT(word) DO UPDATE SET bcf = bcf + excluded.bcf",
-                    (word, word_term(word), d),
+                    (word, self._known_term(word), d),
                 )
         conn.execute("DELETE FROM surface WHERE cf <= 0 AND bcf <= 0")
         if self.word_list:
@@ -793,6 +807,7 @@ def _build_index(paths: Iterable[Path], db_path: Path, *, params: BuildParams, p
         # loaded), so a change to a small file of a huge index costs only that file.
         stored_files = {p: (sig, n) for p, sig, n in conn.execute("SELECT path, signature, docs FROM files")}
         has_docs = conn.execute("SELECT 1 FROM documents LIMIT 1").fetchone() is not None
+        writer.lexicon_lookup = has_docs
         skipped: set[str] = set()
 
         def unchanged(path: str, file_signature: str) -> bool:

@@ -89,3 +89,19 @@ def test_warm_up_loads_what_the_first_questions_would(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     before, after, surface = json.loads(out.stdout)
     assert after == {"simplemma": True, "pysbd": True, "rapidfuzz": True} and surface
+
+
+def test_incremental_build_of_known_words_never_loads_the_lemmatizer(tmp_path: Path) -> None:
+    """Adding a page to a big index should cost that page: words the index has seen take their
+    term from its lexicon, so the lemmatizer's dictionary is not loaded."""
+    corpus = write_corpus(tmp_path / "corpus", CORPUS)
+    db = tmp_path / "i.db"
+    env = dict(os.environ, VERBATIM_CACHE_DIR=str(tmp_path / "cache"), PYTHONPATH=str(REPO))
+    code = ("import json, sys\nfrom pathlib import Path\nfrom index.build import build_index\n"
+            f"r = build_index([Path({str(corpus)!r})], Path({str(db)!r}))\n"
+            "print(json.dumps([r.documents_indexed, 'simplemma' in sys.modules]))")
+    first = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert json.loads(first.stdout) == [2, True], first.stderr
+    (corpus / "more.txt").write_text("The negotiators proposed a six-week cease-fire to the mediators in Doha.\n")
+    second = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert json.loads(second.stdout) == [1, False], second.stderr

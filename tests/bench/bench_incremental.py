@@ -40,27 +40,33 @@ CHANGED = ("Runbook: when the nightly export stalls, drain the queue first, then
            "re-run the export. The on-call engineer confirms row counts and posts the incident summary.\n")
 
 
+def _read_loop(db: Path, queries: list[str], stop, marks, results) -> None:
+    searcher = Searcher.open(db)
+    latencies: list[tuple[float, float]] = []  # (time.time() at the start, ms)
+    i = 0
+    marks.put("ready")
+    while not stop.is_set():
+        t0, t = time.time(), time.perf_counter()
+        searcher.search(queries[i % len(queries)], 10)
+        latencies.append((t0, (time.perf_counter() - t) * 1000))
+        i += 1
+    results.put(latencies)
+    searcher.close()
+
+
 class Reader:
     """Another process (as the bot would be) querying the index in a loop, timing each query (ms)."""
 
     def __init__(self, db: Path, queries: list[str]) -> None:
-        ctx = multiprocessing.get_context("fork")
+        # spawn, not fork: a child forked from a process with SQLite files open inherits SQLite's
+        # per-process lock bookkeeping for them and must not use SQLite (sqlite.org/howtocorrupt.html)
+        ctx = multiprocessing.get_context("spawn")
         self.stop = ctx.Event()
         self.marks = ctx.Queue()
         self.results = ctx.Queue()
-        self.proc = ctx.Process(target=self._run, args=(db, queries), daemon=True)
+        self.proc = ctx.Process(target=_read_loop, args=(db, queries, self.stop, self.marks, self.results),
+                                daemon=True)
 
-    def _run(self, db: Path, queries: list[str]) -> None:
-        searcher = Searcher.open(db)
-        latencies: list[tuple[float, float]] = []  # (time.time() at the start, ms)
-        i = 0
-        self.marks.put("ready")
-        while not self.stop.is_set():
-            t0, t = time.time(), time.perf_counter()
-            searcher.search(queries[i % len(queries)], 10)
-            latencies.append((t0, (time.perf_counter() - t) * 1000))
-            i += 1
-        self.results.put(latencies)
 
     def start(self) -> None:
         self.proc.start()
@@ -84,7 +90,9 @@ def step(name: str, db: Path, corpus: list[Path], queries: list[str], probe: str
     ended = time.time()
     time.sleep(0.3)
     during = [ms for t0, ms in reader.finish() if began <= t0 <= ended]
-    hits = Searcher.open(db).search(probe, 3)
+    probe_searcher = Searcher.open(db)
+    hits = probe_searcher.search(probe, 3)
+    probe_searcher.close()
     return {"step": name, "seconds": seconds, "indexed": report.documents_indexed,
             "removed": report.documents_removed, "unchanged": report.documents_unchanged,
             "reader_queries_during": len(during), "reader_max_ms": max(during, default=0.0),
@@ -104,7 +112,10 @@ def machine() -> str:
 
 def top10(db: Path, queries: list[str]) -> list[list[tuple[str, int, float]]]:
     s = Searcher.open(db)
-    return [[(h.doc_id, h.start, round(h.score, 9)) for h in s.search(q, 10)] for q in queries]
+    try:
+        return [[(h.doc_id, h.start, round(h.score, 9)) for h in s.search(q, 10)] for q in queries]
+    finally:
+        s.close()
 
 
 def main() -> int:
