@@ -15,7 +15,8 @@ Offsets contract (what makes verbatim quotes checkable):
 Identity: a corpus root is each path the caller passes (a file's root is its parent folder).
 `source` is the file path relative to its root with "/" separators; `doc_id` is the same for files and
 the record's `id`/`_id` for JSONL. `content_hash` (sha256 of the file bytes, or of the record's
-canonical JSON) lets the builder skip unchanged documents.
+line as written: re-serialising it canonically cost more than the rest of reading it, and a record
+rewritten with its keys reordered is merely re-indexed) lets the builder skip unchanged documents.
 
 Metadata: a `catalogue.json` in a root or any walked folder maps relative file paths to
 {"title", "date", "publisher", "url"}. Values found in the file itself (front matter, HTML meta, JSONL
@@ -509,9 +510,8 @@ class _Walker:
             return None
         found = self._meta_values(path, {k: rec.get(k) for k in META_FIELDS}, f"record {_short(doc_id)!r}",
                                   line=lineno, strict=False)
-        canonical = json.dumps(rec, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return Document(doc_id=doc_id, source=rel, text=text,
-                        content_hash=_sha256(canonical.encode("utf-8", "surrogatepass")),
+                        content_hash=_sha256(line.encode("utf-8", "surrogatepass")),
                         file=self.current_file, **_fields(_merge(meta, found)))
 
     # ----------------------------------------------------------------------------------------
