@@ -671,22 +671,36 @@ class _Writer:
         return np.frombuffer(self.length, dtype=np.uint32) if len(self.length) else np.zeros(1, np.uint32)
 
     def _maybe_merge(self, live: np.ndarray) -> bool:
-        segments = self.conn.execute("SELECT count(DISTINCT segment) FROM postings").fetchone()[0]
+        """Merge segments when there are too many (tiered: every segment but the largest, so adding
+        a page to a million-chunk index never rewrites the million-chunk segment), or rewrite them
+        all when too many postings point at removed chunks."""
+        sizes = dict(self.conn.execute("SELECT segment, sum(length(chunks)) FROM postings GROUP BY segment"))
         total = self.conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
         dead = int((live == 0).sum()) - 1  # id 0 is never used
-        if segments <= MAX_SEGMENTS and dead <= MAX_DEAD_FRACTION * max(total, 1):
+        if dead > MAX_DEAD_FRACTION * max(total, 1):
+            chosen = sorted(sizes)
+        elif len(sizes) > MAX_SEGMENTS:
+            largest = max(sizes, key=lambda seg: (sizes[seg], -seg))
+            chosen = sorted(seg for seg in sizes if seg != largest)
+        else:
             return False
-        # term by term in slices, so memory holds one slice of terms' postings, never the table
+        if not chosen:
+            return False
+        # term by term in slices, so memory holds one slice of terms' postings, never the table.
+        # The merged rows get the newest segment number: chunk ids grow with segments, so rows read
+        # in segment order stay in chunk-id order whichever segments were merged.
         segment = self.segment
         self.segment += 1
         lengths = self._lengths()
-        terms = [r[0] for r in self.conn.execute("SELECT DISTINCT term FROM postings WHERE segment < ? ORDER BY term",
-                                                 (segment,))]
+        marks = ",".join("?" * len(chosen))
+        terms = [r[0] for r in self.conn.execute(
+            f"SELECT DISTINCT term FROM postings WHERE segment IN ({marks}) ORDER BY term", chosen)]
         for lo in range(0, len(terms), MERGE_TERMS):
             first, last = terms[lo], terms[min(lo + MERGE_TERMS, len(terms)) - 1]
-            rows = self.conn.execute("SELECT term, chunks, tfs FROM postings WHERE term BETWEEN ? AND ? "
-                                     "ORDER BY term, segment", (first, last)).fetchall()
-            self.conn.execute("DELETE FROM postings WHERE term BETWEEN ? AND ?", (first, last))
+            where = f"term BETWEEN ? AND ? AND segment IN ({marks})"
+            rows = self.conn.execute(f"SELECT term, chunks, tfs FROM postings WHERE {where} ORDER BY term, segment",
+                                     (first, last, *chosen)).fetchall()
+            self.conn.execute(f"DELETE FROM postings WHERE {where}", (first, last, *chosen))
             self.conn.executemany(
                 "INSERT INTO postings (term, segment, chunks, tfs, max_tf, min_len) VALUES (?, ?, ?, ?, ?, ?)",
                 list(_merge_rows(rows, live, lengths, segment)))

@@ -405,3 +405,30 @@ def test_postings_spilled_to_disk_build_the_same_index(tmp_path: Path, monkeypat
         (corpus / f"gen{step:05d}.txt").unlink()
         build_index([corpus], spilled)
     assert_same_as_fresh_build(spilled, corpus, tmp_path)
+
+
+def test_segment_merges_leave_the_largest_segment_alone(tmp_path: Path) -> None:
+    """Many small incremental builds on a big index: merges fold the small segments together and
+    never rewrite the big one (adding a page must not cost a rewrite of a million chunks); the
+    index still answers like a fresh build."""
+    import sqlite3
+
+    import index.build as build
+
+    corpus = tmp_path / "corpus"
+    generate_corpus(corpus / "bulk", 60, seed=13)
+    db = tmp_path / "i.db"
+    build_index([corpus], db)
+    conn = sqlite3.connect(db)
+    base = conn.execute("SELECT segment FROM postings GROUP BY segment").fetchall()
+    conn.close()
+    assert len(base) == 1
+    merges = 0
+    for step in range(build.MAX_SEGMENTS + 4):
+        (corpus / f"page{step}.txt").write_text(f"The harbor ferry timetable changed again on day {step}.\n")
+        merges += build_index([corpus], db).merged
+    conn = sqlite3.connect(db)
+    segments = [r[0] for r in conn.execute("SELECT segment FROM postings GROUP BY segment")]
+    conn.close()
+    assert merges >= 1 and base[0][0] in segments and len(segments) <= build.MAX_SEGMENTS
+    assert_same_as_fresh_build(db, corpus, tmp_path)

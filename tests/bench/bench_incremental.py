@@ -93,7 +93,7 @@ def step(name: str, db: Path, corpus: list[Path], queries: list[str], probe: str
     probe_searcher = Searcher.open(db)
     hits = probe_searcher.search(probe, 3)
     probe_searcher.close()
-    return {"step": name, "seconds": seconds, "indexed": report.documents_indexed,
+    return {"step": name, "seconds": seconds, "merged": report.merged, "indexed": report.documents_indexed,
             "removed": report.documents_removed, "unchanged": report.documents_unchanged,
             "reader_queries_during": len(during), "reader_max_ms": max(during, default=0.0),
             "reader_p50_ms": statistics.median(during) if during else 0.0,
@@ -123,6 +123,8 @@ def main() -> int:
     ap.add_argument("--size", default="1M")
     ap.add_argument("--work", type=Path, default=HERE / "work" / "incremental")
     ap.add_argument("--check", action="store_true", help="also build the final corpus from scratch and compare")
+    ap.add_argument("--cycles", type=int, default=0,
+                    help="then this many more one-page builds (adds and removals), through segment merges")
     args = ap.parse_args()
     src = HERE / "work" / "corpus" / f"synth-{args.size}"
     corpus_jsonl = src / "corpus.jsonl"
@@ -156,6 +158,16 @@ def main() -> int:
               f"(ids and scores): {same}")
     (extra / "runbook.txt").unlink()
     rows.append(step("remove it", db, corpus, queries, "drain the queue incident summary"))
+    more = []
+    for i in range(args.cycles):
+        page = extra / f"page{i % 3}.txt"
+        if page.exists():
+            page.unlink()
+        else:
+            page.write_text(PAGE.replace("nightly", f"hourly {i}"))
+        t = time.perf_counter()
+        r = build_index(corpus, db)
+        more.append((time.perf_counter() - t, r.merged))
     print(f"\nMachine: {machine()}, Python {platform.python_version()}; "
           f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; synth-{args.size}\n")
     print("| step | build s | indexed / removed / unchanged docs | reader queries during | reader p50 ms | "
@@ -164,6 +176,11 @@ def main() -> int:
     for r in rows:
         print(f"| {r['step']} | {r['seconds']:.3f} | {r['indexed']} / {r['removed']} / {r['unchanged']:,} | "
               f"{r['reader_queries_during']} | {r['reader_p50_ms']:.2f} | {r['reader_max_ms']:.1f} | {r['probe_top']} |")
+    if more:
+        secs = sorted(x for x, _ in more)
+        print(f"\n{len(more)} more one-page builds: p50 {statistics.median(secs):.3f} s, max {secs[-1]:.3f} s; "
+              f"{sum(m for _, m in more)} of them merged segments (max with a merge "
+              f"{max((x for x, m in more if m), default=0):.3f} s)\n")
     return 0
 
 

@@ -77,7 +77,8 @@ class View:
         return {
             "wall": _med([x["wall_s"] for x in ok]), "n": len(ok), "cpu": _med([x["cpu_s"] for x in ok]),
             "ready": _med([x.get("to_queryable_s") for x in ok]),
-            "peak": _med([x["peak_rss"] for x in ok]),
+            # with worker processes (Verbatim's build pool), their summed memory if it was larger
+            "peak": _med([max(x["peak_rss"], x.get("tree_peak") or 0) for x in ok]),
             "engine_peak": _med([x["peak_rss"] - x["rss_corpus"] for x in ok]),
             "disk": ok[-1]["disk_bytes"], "chunks": ok[-1].get("chunks"),
         }

@@ -131,6 +131,40 @@ def maxrss() -> int:
 # ----------------------------------------------------------------------------------------------
 # child side: one measurement per process
 
+class _TreeMemory(threading.Thread):
+    """Peak memory of this process plus its worker processes, sampled every 0.25 s as the sum of
+    their proportional set sizes (PSS: pages shared after fork counted once, not per process)."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.stop = threading.Event()
+        self.peak = 0
+
+    @staticmethod
+    def _pss(pid: int) -> int:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        return 0
+
+    def run(self) -> None:
+        me = os.getpid()
+        while not self.stop.wait(0.25):
+            try:
+                kids = Path(f"/proc/{me}/task/{me}/children").read_text().split()
+            except OSError:
+                kids = []
+            self.peak = max(self.peak, self._pss(me) + sum(self._pss(int(k)) for k in kids))
+
+
+def _cpu() -> float:
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def child(spec: dict) -> dict:
     phase, eng = spec["phase"], peers.ENGINES[spec["engine"]]()
     index_dir = Path(spec["index_dir"])
@@ -141,11 +175,18 @@ def child(spec: dict) -> dict:
         rss_corpus = maxrss()
         for m in eng.modules:
             importlib.import_module(m)
-        c0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-        info = eng.build(texts, ids, Path(spec["corpus"]), index_dir)
+        # CPU of this process and of any worker processes it ran (reaped children: Verbatim's
+        # build pool), so an engine that builds in parallel is not credited with less CPU
+        c0, t0 = _cpu(), time.perf_counter()
+        tree = _TreeMemory()
+        tree.start()
+        try:
+            info = eng.build(texts, ids, Path(spec["corpus"]), index_dir)
+        finally:
+            tree.stop.set()
+            tree.join()
         wall = time.perf_counter() - t0
-        c1 = resource.getrusage(resource.RUSAGE_SELF)
-        return {"wall_s": wall, "cpu_s": (c1.ru_utime + c1.ru_stime) - (c0.ru_utime + c0.ru_stime),
+        return {"wall_s": wall, "cpu_s": _cpu() - c0, "tree_peak": tree.peak,
                 "rss_corpus": rss_corpus, "disk_bytes": dir_bytes(index_dir), **info}
     if phase == "cold":
         t0 = time.perf_counter()
