@@ -355,6 +355,7 @@ class _Writer:
         self.runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # spilled sorted postings runs
         self.spill_dir: str | None = None
         self.spill_parent: str | None = None             # where spill files go (beside the index)
+        self.file_ids: dict[str, int] = {p: i for i, p in conn.execute("SELECT id, path FROM files")}
         self.word_seq = array("I")                     # word numbers of indexed text, not yet counted
         self.word_counts = np.zeros(0, dtype=np.int64)  # per word number
         self.p_terms = array("I")
@@ -387,6 +388,23 @@ class _Writer:
             if len(self.word_seq) >= 4_000_000:
                 self._fold_word_counts()
         return list(map(self.word_tid.__getitem__, nums))
+
+    def file_id(self, path: str | None) -> int | None:
+        """The files row of an input file (documents store its id, not the path: 8 bytes, not ~80)."""
+        if path is None:
+            return None
+        fid = self.file_ids.get(path)
+        if fid is None:
+            fid = self.file_ids[path] = self.conn.execute(
+                "INSERT INTO files (path, signature, docs) VALUES (?, NULL, 0)", (path,)).lastrowid
+        return fid
+
+    def file_path(self, fid: int | None) -> str | None:
+        if fid is None:
+            return None
+        if not hasattr(self, "_paths") or len(self._paths) != len(self.file_ids):
+            self._paths = {i: p for p, i in self.file_ids.items()}
+        return self._paths.get(fid)
 
     def _known_term(self, word: str) -> str | None:
         """The word's term: from the index's lexicon when it has seen the word (an incremental build
@@ -430,7 +448,7 @@ class _Writer:
         self.doc_rows.append(
             (doc_row, doc.doc_id, doc.source, "", prep.title, prep.date, doc.url, prep.publisher, prep.fingerprint,
              doc.text, getattr(doc, "body_start", 0), len(prep.chunks), prep.meta_json, getattr(doc, "path", None),
-             doc.file))
+             self.file_id(doc.file)))
         rows = self.chunk_rows
         for start, end, paragraph, part, words, solid, key, digest in prep.chunks:
             cid = self.next_chunk
@@ -470,7 +488,8 @@ class _Writer:
             self.next_doc += 1
             self.doc_rows.append(
                 (doc_row, doc.doc_id, doc.source, "", title, date, doc.url, publisher, fingerprint, doc.text,
-                 getattr(doc, "body_start", 0), n_chunks, meta_json, getattr(doc, "path", None), doc.file))
+                 getattr(doc, "body_start", 0), n_chunks, meta_json, getattr(doc, "path", None),
+                 self.file_id(doc.file)))
             for _ in range(n_chunks):
                 start, end, paragraph, part, length, distinct, key, digest = next(chunks)
                 cid = self.next_chunk
@@ -847,13 +866,14 @@ def _build_index(paths: Iterable[Path], db_path: Path, *, params: BuildParams, p
                     continue
                 old = conn.execute("SELECT id, fingerprint, file FROM documents WHERE doc_id = ?",
                                    (doc.doc_id,)).fetchone() if has_docs else None
-                if old and old[2] in skipped:  # the id belongs to a document of an unchanged file
+                old_file = writer.file_path(old[2]) if old else None
+                if old_file in skipped:  # the id belongs to a document of an unchanged file
                     report.problems.append(Problem(doc.source, f"duplicate document id {doc.doc_id!r} (first seen "
-                                                               f"in {old[2]}); skipped"))
+                                                               f"in {old_file}); skipped"))
                     continue
                 seen.add(doc.doc_id)
                 per_file[doc.file or ""] += 1
-                if old and old[1] == _fingerprint(doc) and old[2] == doc.file:
+                if old and old[1] == _fingerprint(doc) and old_file == doc.file:
                     report.documents_unchanged += 1
                     continue
                 if old:
@@ -870,7 +890,10 @@ def _build_index(paths: Iterable[Path], db_path: Path, *, params: BuildParams, p
                 bar.stop()
         # documents of files read again but no longer in them, and of files gone from the corpus
         for path in (set(stored_files) | set(visited)) - skipped:
-            for row, doc_id in conn.execute("SELECT id, doc_id FROM documents WHERE file = ?", (path,)).fetchall():
+            fid = writer.file_ids.get(path)
+            if fid is None:
+                continue
+            for row, doc_id in conn.execute("SELECT id, doc_id FROM documents WHERE file = ?", (fid,)).fetchall():
                 if doc_id not in seen:
                     report.chunks_removed += writer.remove_document(row)
                     report.documents_removed += 1

@@ -26,9 +26,10 @@ import numpy as np
 
 from index.errors import IndexCorruptError, IndexNotBuiltError, IndexWriteError
 
-SCHEMA_VERSION = "11"  # 6: postings rows carry max_tf and min_len (MaxScore bounds); 7: 1-byte tfs; 8: surface words counted as written;
+SCHEMA_VERSION = "12"  # 6: postings rows carry max_tf and min_len (MaxScore bounds); 7: 1-byte tfs; 8: surface words counted as written;
 # 9: `lexicon` (every word seen -> its term) and 8-byte integer fingerprints; 10: near-duplicate keys
-# from surface words; 11: `files` (input files' signatures) and documents.file
+# from surface words; 11: `files` (input files' signatures) and documents.file; 12: documents.file is
+# the files row's id (a path string per document was 140 MB at a million)
 CHUNK_DTYPE = np.uint32
 TF_DTYPE = np.uint16
 
@@ -126,7 +127,7 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
         db["documents"].create(
             {"id": int, "doc_id": str, "source": str, "root": str, "title": str, "date": str, "url": str,
              "publisher": str, "fingerprint": int, "text": str, "body_start": int, "n_chunks": int, "meta": str,
-             "path": str, "file": str},
+             "path": str, "file": int},
             pk="id", not_null={"doc_id"},
         )
         db["documents"].create_index(["doc_id"], unique=True)
@@ -165,8 +166,8 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
         # when reading it reported a problem) and how many documents it gave. A later build skips a
         # file whose signature is unchanged without reading it: editing one page of a million-chunk
         # corpus re-reads that page only.
-        conn.execute("CREATE TABLE files (path TEXT PRIMARY KEY, signature TEXT, docs INTEGER NOT NULL DEFAULT 0) "
-                     "WITHOUT ROWID")
+        conn.execute("CREATE TABLE files (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, signature TEXT, "
+                     "docs INTEGER NOT NULL DEFAULT 0)")
     if "arrays" not in db.table_names():
         db["arrays"].create({"name": str, "data": bytes}, pk="name")
 
