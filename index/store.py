@@ -111,7 +111,7 @@ def is_corruption(exc: sqlite3.DatabaseError) -> bool:
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
     existing = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    for table, column in (("postings", "max_tf"), ("documents", "file")):
+    for table, column in (("postings", "max_tf"), ("documents", "file"), ("files", "id")):
         if table in existing and column not in {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}:
             # an index of an older schema: its meta says so, so the build rewrites everything anyway
             conn.execute(f"DROP TABLE {table}")

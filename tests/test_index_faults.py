@@ -464,3 +464,21 @@ def test_full_disk_fails_the_build_cleanly_and_keeps_the_index(tmp_path: Path, c
     assert res["again"]["code"] == 0, res["again"]
     assert res["again"]["out"].startswith("800 documents indexed") and "4 removed" in res["again"]["out"]
     assert not any(mnt.iterdir())  # nothing leaked out of the namespace
+
+
+def test_index_with_tables_of_an_older_schema_is_rebuilt_by_index_build(db: Path, corpus: Path) -> None:
+    """`python -m index build` over an index an older version wrote (tables of another shape, not
+    just another version number): a full rebuild, not an error."""
+    conn = sqlite3.connect(str(db))
+    conn.execute("DROP TABLE files")
+    conn.execute("CREATE TABLE files (path TEXT PRIMARY KEY, signature TEXT, docs INTEGER) WITHOUT ROWID")
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (json.dumps("11"),))
+    conn.commit()
+    conn.close()
+    out = run_index("build", "--db", str(db), str(corpus))
+    assert out.returncode == 0 and "full rebuild" in out.stdout, out.stdout + out.stderr
+    s = Searcher.open(db)
+    try:
+        assert s.search("harbor bridge", 3)
+    finally:
+        s.close()
