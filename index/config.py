@@ -29,3 +29,15 @@ def cache_dir() -> Path:
         return Path(raw)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "verbatim"
+
+
+def postings_cache_bytes() -> int:
+    """`$VERBATIM_POSTINGS_CACHE_MB` (default 768): how much decoded postings a Searcher keeps in
+    memory. A million-chunk index needs ~520 MiB to hold every row with its impacts; a seeds-sized
+    one a few hundred KiB, so the default only matters where it pays."""
+    raw = os.environ.get("VERBATIM_POSTINGS_CACHE_MB", "").strip()
+    try:
+        mb = float(raw) if raw else 768.0
+    except ValueError:
+        mb = 768.0
+    return int(max(mb, 0.0) * 2**20)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import threading
 from functools import lru_cache
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -85,7 +86,7 @@ def wait_ready(timeout: float | None = None) -> bool:
 
 @lru_cache(maxsize=1)
 def _functions():
-    """(scatter, select) compiled by numba, or None when numba is not installed or cannot compile
+    """The kernels compiled by numba (a namespace), or None when numba is not installed or cannot compile
     here (then the numpy kernels, which give identical results, are used)."""
     try:
         import numba
@@ -104,43 +105,82 @@ def _functions():
         return a
 
     @numba.njit(cache=True, nogil=True, boundscheck=False)
-    def scatter(acc, flag, touched, n_touched, ids, tfs, norms, weight, k1p1):
+    def impacts(ids, tfs, norms, k1p1, out):
+        # each posting's tf-part, rank-bm25's expression in float64, stored as float32
+        for j in range(ids.shape[0]):
+            tf = np.float64(tfs[j])
+            out[j] = tf * k1p1 / (tf + norms[ids[j]])
+
+    @numba.njit(cache=True, nogil=True, boundscheck=False)
+    def scatter(acc, flag, touched, n_touched, ids, vals, weight):
+        # acc[i] += weight * impact, recording each chunk once in touched without a branch (a
+        # mispredicted "first time?" test cost 3x the scatter itself)
         for j in range(ids.shape[0]):
             i = ids[j]
-            tf = np.float64(tfs[j])
-            acc[i] += weight * (tf * k1p1 / (tf + norms[i]))
-            if not flag[i]:
-                flag[i] = True
-                touched[n_touched] = i
-                n_touched += 1
+            acc[i] += weight * vals[j]
+            touched[n_touched] = i
+            n_touched += 1 - flag[i]
+            flag[i] = 1
         return n_touched
 
     @numba.njit(cache=True, nogil=True, boundscheck=False)
-    def select(acc, flag, touched, n_touched, live, k, out_ids, out_scores):
-        # best k live chunks by (score desc, id asc), kept sorted in out_*; scratch reset on the way
+    def kth_largest(values, k):
+        # the k-th largest value (k <= len): one pass keeping the k best in a small sorted buffer
+        best = np.empty(k)
         count = 0
-        for t in range(n_touched):
-            i = touched[t]
-            s = acc[i]
-            acc[i] = 0.0
-            flag[i] = False
-            if not live[i]:
-                continue
+        for t in range(values.shape[0]):
+            s = values[t]
             if count == k:
-                ws = out_scores[k - 1]
-                if s < ws or (s == ws and i > out_ids[k - 1]):
+                if s <= best[k - 1]:
                     continue
                 pos = k - 1
             else:
                 pos = count
                 count += 1
-            while pos > 0 and (out_scores[pos - 1] < s or (out_scores[pos - 1] == s and out_ids[pos - 1] > i)):
-                out_scores[pos] = out_scores[pos - 1]
-                out_ids[pos] = out_ids[pos - 1]
+            while pos > 0 and best[pos - 1] < s:
+                best[pos] = best[pos - 1]
                 pos -= 1
-            out_scores[pos] = s
-            out_ids[pos] = i
-        return count
+            best[pos] = s
+        return best[k - 1]
+
+    @numba.njit(cache=True, nogil=True, boundscheck=False)
+    def near_top(acc, flag, touched, n_touched, live, k, margin, out_ids, out_scores):
+        # live touched chunks whose approximate score is within `margin` of the k-th best
+        # approximate score (all of them when fewer than k are live), in one pass that also resets
+        # the scratch: a chunk is kept if it is within margin of the k-th best seen so far, and
+        # the kept ones are filtered by the final k-th best at the end (few: the running k-th
+        # best rises fast)
+        best = np.empty(k)
+        count = 0
+        m = 0
+        for t in range(n_touched):
+            i = touched[t]
+            s = acc[i]
+            acc[i] = 0.0
+            flag[i] = 0
+            if not live[i] or (count == k and s < best[k - 1] - margin):
+                continue
+            out_ids[m] = i
+            out_scores[m] = s
+            m += 1
+            if count == k:
+                if s <= best[k - 1]:
+                    continue
+                pos = k - 1
+            else:
+                pos = count
+                count += 1
+            while pos > 0 and best[pos - 1] < s:
+                best[pos] = best[pos - 1]
+                pos -= 1
+            best[pos] = s
+        cut = best[k - 1] - margin if count == k else -np.inf
+        kept = 0
+        for t in range(m):
+            if out_scores[t] >= cut:
+                out_ids[kept] = out_ids[t]
+                kept += 1
+        return kept
 
     @numba.njit(cache=True, nogil=True, boundscheck=False)
     def probe_add(cand, out, ids, tfs, norms, weight, k1p1):
@@ -165,7 +205,7 @@ def _functions():
         m = 0
         for t in range(n_touched):
             i = touched[t]
-            flag[i] = False
+            flag[i] = 0
             if live[i] and acc[i] >= threshold:
                 out_ids[m] = i
                 m += 1
@@ -174,8 +214,8 @@ def _functions():
         return m
 
     @numba.njit(cache=True, nogil=True, boundscheck=False)
-    def probe_dense(cand, acc, flag, ids, tfs, norms, weight, k1p1):
-        # acc[c] += the row's contribution for every candidate c it holds. Few candidates against a
+    def probe_dense(cand, acc, flag, ids, vals, weight):
+        # acc[c] += weight * impact for every candidate c the row holds. Few candidates against a
         # long row: a binary search each; otherwise one pass over the row against candidate marks
         n = ids.shape[0]
         if cand.shape[0] * 16 < n:
@@ -183,89 +223,129 @@ def _functions():
                 x = cand[j]
                 a = lower_bound(ids, 0, n, x)
                 if a < n and ids[a] == x:
-                    tf = np.float64(tfs[a])
-                    acc[x] += weight * (tf * k1p1 / (tf + norms[x]))
+                    acc[x] += weight * vals[a]
             return
         for j in range(cand.shape[0]):
-            flag[cand[j]] = True
+            flag[cand[j]] = 1
         for p in range(n):
             i = ids[p]
             if flag[i]:
-                tf = np.float64(tfs[p])
-                acc[i] += weight * (tf * k1p1 / (tf + norms[i]))
+                acc[i] += weight * vals[p]
         for j in range(cand.shape[0]):
-            flag[cand[j]] = False
+            flag[cand[j]] = 0
 
     try:  # compile (or load from the on-disk cache) now, for both stored tf widths
         acc = np.zeros(4)
-        flag = np.zeros(4, dtype=np.bool_)
+        flag = np.zeros(4, dtype=np.uint8)
         touched = np.zeros(4, dtype=np.int64)
         norms = np.ones(4)
+        live = np.ones(4, dtype=np.bool_)
         ids = np.array([1, 3], dtype=np.uint32)
+        vals = np.zeros(2, dtype=np.float32)
         for tfs in (np.array([1, 2], dtype=np.uint8), np.array([1, 2], dtype=np.uint16)):
-            n = scatter(acc, flag, touched, 0, ids, tfs, norms, 1.0, 2.0)
-            select(acc, flag, touched, n, np.ones(4, dtype=np.bool_), 1, np.zeros(1, np.int64), np.zeros(1))
+            impacts(ids, tfs, norms, 2.0, vals)
             probe_add(np.array([1, 2], dtype=np.int64), np.zeros(2), ids, tfs, norms, 1.0, 2.0)
-            n = scatter(acc, flag, touched, 0, ids, tfs, norms, 1.0, 2.0)
-            m = keep_reaching(acc, flag, touched, n, np.ones(4, dtype=np.bool_), 0.0, np.zeros(4, np.int64))
-            probe_dense(np.array([1], np.int64), acc, flag, ids, tfs, norms, 1.0, 2.0)
-            probe_dense(np.array([1, 3], np.int64), acc, flag, ids[:1], tfs[:1], norms, 1.0, 2.0)
-            acc[:] = 0.0
+        n = scatter(acc, flag, touched, 0, ids, vals, 1.0)
+        near_top(acc, flag, touched, n, live, 1, 0.0, np.zeros(4, np.int64), np.zeros(4))
+        n = scatter(acc, flag, touched, 0, ids, vals, 1.0)
+        keep_reaching(acc, flag, touched, n, live, 0.0, np.zeros(4, np.int64))
+        probe_dense(np.array([1], np.int64), acc, flag, ids, vals, 1.0)
+        probe_dense(np.array([1, 3], np.int64), acc, flag, ids[:1], vals[:1], 1.0)
+        kth_largest(np.array([1.0, 2.0]), 1)
+        acc[:] = 0.0
     except Exception:  # noqa: BLE001 - any compiler failure means "use numpy", never a failed query
         return None
-    return scatter, select, probe_add, keep_reaching, probe_dense
+    return SimpleNamespace(impacts=impacts, scatter=scatter, near_top=near_top, kth_largest=kth_largest,
+                           probe_add=probe_add, keep_reaching=keep_reaching, probe_dense=probe_dense)
+
+
+def impact_tolerance(lists: list[PostingList], params: Bm25Params) -> float:
+    """Margin for comparisons between approximate scores (sums of float32 impacts). An impact is
+    the float64 tf-part (at most k1 + 1) rounded to float32, off by at most 2^-24 of it, so a
+    chunk's approximate score is within 2^-24 x sum|weight| x (k1 + 1) of its exact score; twice
+    that, plus the float64 margin, covers every sum here."""
+    return tolerance(lists, params) + 2.0 ** -23 * sum(abs(pl.weight) for pl in lists) * (params.k1 + 1.0)
 
 
 class CompiledRanker:
-    """Per-Searcher scratch (dense accumulator, touched marks, touched list) and the two kernels."""
+    """Per-Searcher scratch (dense accumulator, touched marks, touched list) and the kernels.
+
+    Candidates are found with impacts: each posting's tf-part precomputed as float32 for the
+    index's current average length (`impacts`, cached with the postings by the Searcher), so a
+    posting costs one multiply-add instead of a norm lookup and a division. Impacts are only used
+    to decide which chunks can be in the top k; every reported score is then computed exactly from
+    the stored term frequencies, in the reference order (`_exact`)."""
 
     def __init__(self, n: int) -> None:
-        self.scatter, self.select, self.probe_add, self.keep_reaching, self.probe_dense = _functions()
+        self.fn = _functions()
         self.acc = np.zeros(n, dtype=np.float64)
-        self.flag = np.zeros(n, dtype=np.bool_)
+        self.flag = np.zeros(n, dtype=np.uint8)
         self.touched = np.zeros(n, dtype=np.int64)
+        self.out_ids = np.zeros(n, dtype=np.int64)   # scratch for candidate lists: allocating
+        self.out_scores = np.zeros(n)                 # ~1 MB per query costs page faults
 
-    def top_k(self, lists, k: int, norms: np.ndarray, live: np.ndarray, k1: float) -> list[tuple[int, float]]:
-        """`lists`: (ids, tfs, weight) in the reference order. Same result as `ranking.top_k` over
-        `Searcher.score_terms`."""
-        n = 0
-        k1p1 = k1 + 1.0
-        for ids, tfs, weight in lists:
-            n = self.scatter(self.acc, self.flag, self.touched, n, ids, tfs, norms, weight, k1p1)
-        out_ids = np.zeros(k, dtype=np.int64)
-        out_scores = np.zeros(k, dtype=np.float64)
-        count = self.select(self.acc, self.flag, self.touched, n, live, k, out_ids, out_scores)
-        return list(zip(out_ids[:count].tolist(), out_scores[:count].tolist()))
+    def impacts(self, ids: np.ndarray, tfs: np.ndarray, norms: np.ndarray, k1: float) -> np.ndarray:
+        out = np.empty(len(ids), dtype=np.float32)
+        self.fn.impacts(ids, tfs, norms, k1 + 1.0, out)
+        return out
+
+    def _impacts_of(self, lists: list[PostingList], norms: np.ndarray, k1: float) -> list[np.ndarray]:
+        """Each list's impacts: the cached ones (`Searcher.posting_lists(..., ranker)`), else computed."""
+        return [pl.impacts if pl.impacts is not None else self.impacts(pl.ids, pl.tfs, norms, k1) for pl in lists]
+
+    def _exact(self, cand: np.ndarray, lists: list[PostingList], k: int, norms: np.ndarray,
+               params: Bm25Params) -> list[tuple[int, float]]:
+        """Exact scores of the (sorted) candidates, summed in the reference order, ranked."""
+        if not len(cand):
+            return []
+        exact = np.zeros(len(cand))
+        k1p1 = params.k1 + 1.0
+        for pl in lists:
+            self.fn.probe_add(cand, exact, pl.ids, pl.tfs, norms, pl.weight, k1p1)
+        return top_k(cand, exact, k)
+
+    def top_k(self, lists: list[PostingList], k: int, norms: np.ndarray, live: np.ndarray,
+              params: Bm25Params) -> list[tuple[int, float]]:
+        """Term-at-a-time over every list (impacts), then exact scores for the chunks within
+        rounding distance of the k-th. Same result as `ranking.top_k` over `Searcher.score_terms`."""
+        if k <= 0:
+            return []
+        fn, n = self.fn, 0
+        for pl, vals in zip(lists, self._impacts_of(lists, norms, params.k1)):
+            n = fn.scatter(self.acc, self.flag, self.touched, n, pl.ids, vals, pl.weight)
+        m = fn.near_top(self.acc, self.flag, self.touched, n, live, k, 2 * impact_tolerance(lists, params),
+                        self.out_ids, self.out_scores)
+        return self._exact(np.sort(self.out_ids[:m]), lists, k, norms, params)
 
     def maxscore(self, lists: list[PostingList], k: int, norms: np.ndarray, live: np.ndarray,
                  stats: CorpusStats, params: Bm25Params) -> list[tuple[int, float]] | None:
-        """`ranking.maxscore_top_k` with its loops compiled: the rows whose bounds can lift a chunk to
+        """`ranking.maxscore_top_k` compiled, on impacts: the rows whose bounds can lift a chunk to
         the seeded threshold are scattered, every other row is probed for the surviving candidates
         only (binary searches, or one pass against candidate marks), highest bound first, pruning
         and raising the threshold between rows; the last candidates are re-scored exactly in the
         reference order. None when pruning cannot apply."""
         if k <= 0 or len(lists) < 2 or not prunable(params):
             return None
+        fn = self.fn
         k1p1 = params.k1 + 1.0
-        tol = tolerance(lists, params)
-        seed = seed_chunks(lists, k, live, self.flag)
+        tol = impact_tolerance(lists, params)
+        seed = seed_chunks(lists, k, live, self.flag.view(np.bool_))
         if seed is None:
             return None
         seed = seed.astype(np.int64)
         partial = np.zeros(len(seed))
-        for pl in lists:
-            self.probe_add(seed, partial, pl.ids, pl.tfs, norms, pl.weight, k1p1)
-        theta = float(np.partition(partial, len(seed) - k)[len(seed) - k])
+        for pl in lists:  # exact: theta must not exceed the k-th best exact score
+            fn.probe_add(seed, partial, pl.ids, pl.tfs, norms, pl.weight, k1p1)
+        theta = float(fn.kth_largest(partial, k))
         non_idx, ess_idx, rest = split_rows(lists, theta, tol, stats, params)
         if not non_idx:
             return None
         acc, flag = self.acc, self.flag
+        vals = self._impacts_of(lists, norms, params.k1)
         n = 0
         for i in ess_idx:
-            pl = lists[i]
-            n = self.scatter(acc, flag, self.touched, n, pl.ids, pl.tfs, norms, pl.weight, k1p1)
-        kept = np.empty(n, dtype=np.int64)
-        kept = kept[:self.keep_reaching(acc, flag, self.touched, n, live, theta - tol - rest, kept)]
+            n = fn.scatter(acc, flag, self.touched, n, lists[i].ids, vals[i], lists[i].weight)
+        kept = self.out_ids[:fn.keep_reaching(acc, flag, self.touched, n, live, theta - tol - rest, self.out_ids)]
         cand = kept
         try:
             positive = all(pl.weight > 0 for pl in lists)
@@ -273,17 +353,11 @@ class CompiledRanker:
             for i in reversed(non_idx):
                 if len(cand) <= k:
                     break
-                cand, theta = prune_candidates(cand, acc[cand], k, theta, tol, left, positive)
+                cand, theta = prune_candidates(cand, acc[cand], k, theta, tol, left, positive, fn.kth_largest)
                 pl = lists[i]
-                self.probe_dense(cand, acc, flag, pl.ids, pl.tfs, norms, pl.weight, k1p1)
+                fn.probe_dense(cand, acc, flag, pl.ids, vals[i], pl.weight)
                 left -= upper_bound(pl, stats, params)
-            cand = within_reach(cand, acc[cand], k, tol)
+            cand = within_reach(cand, acc[cand], k, tol, fn.kth_largest)
         finally:
             acc[kept] = 0.0
-        if not len(cand):
-            return []
-        cand = np.sort(cand)
-        exact = np.zeros(len(cand))
-        for pl in lists:  # reference order
-            self.probe_add(cand, exact, pl.ids, pl.tfs, norms, pl.weight, k1p1)
-        return top_k(cand, exact, k)
+        return self._exact(np.sort(cand), lists, k, norms, params)

@@ -108,6 +108,7 @@ class PostingList:
     weight: float        # idf x the term's repeats in the query
     max_tf: int          # largest tf in the row        } bound any chunk's contribution
     min_len: int         # shortest chunk in the row    } under the current avgdl
+    impacts: np.ndarray | None = None  # float32 tf-parts for the compiled kernel (index.kernel)
 
 
 def upper_bound(pl: PostingList, stats: CorpusStats, params: Bm25Params) -> float:
@@ -249,23 +250,27 @@ def tolerance(lists: list[PostingList], params: Bm25Params) -> float:
     return 1e-9 * max(1.0, sum(abs(pl.weight) for pl in lists) * (params.k1 + 1.0))
 
 
+def kth_largest(values: np.ndarray, k: int) -> float:
+    """The k-th largest of `values` (k <= len(values))."""
+    return float(np.partition(values, len(values) - k)[len(values) - k])
+
+
 def prune_candidates(cand: np.ndarray, partial: np.ndarray, k: int, theta: float, tol: float, left: float,
-                     positive: bool) -> tuple[np.ndarray, float]:
+                     positive: bool, kth=kth_largest) -> tuple[np.ndarray, float]:
     """Between two non-essential rows: raise theta to the k-th best partial score (valid only when
     every weight is positive, so partial scores can only grow) and keep the candidates that can
     still reach it with the bounds `left`. Returns (candidates, theta)."""
     if positive and len(cand) >= k:
-        theta = max(theta, float(np.partition(partial, len(cand) - k)[len(cand) - k]) - tol)
+        theta = max(theta, float(kth(partial, k)) - tol)
     return cand[partial >= theta - tol - left], theta
 
 
-def within_reach(cand: np.ndarray, approx: np.ndarray, k: int, tol: float) -> np.ndarray:
+def within_reach(cand: np.ndarray, approx: np.ndarray, k: int, tol: float, kth=kth_largest) -> np.ndarray:
     """The candidates whose approximate full score is within rounding distance of the k-th best:
     the only ones worth scoring exactly."""
     if len(cand) <= k:
         return cand
-    kth = float(np.partition(approx, len(cand) - k)[len(cand) - k])
-    return cand[approx >= kth - 2 * tol]
+    return cand[approx >= float(kth(approx, k)) - 2 * tol]
 
 
 def maxscore_top_k(lists: list[PostingList], k: int, norms: np.ndarray, live: np.ndarray, acc: np.ndarray,
@@ -302,7 +307,7 @@ def maxscore_top_k(lists: list[PostingList], k: int, norms: np.ndarray, live: np
         acc[seed] = 0.0
     finally:
         flag[seed] = False
-    theta = float(np.partition(seed_scores, len(seed) - k)[len(seed) - k])
+    theta = kth_largest(seed_scores, k)
     # 2. essential / non-essential rows
     non_idx, ess_idx, rest = split_rows(lists, theta, tol, stats, params)
     if not non_idx:

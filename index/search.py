@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from index import kernel, store
+from index.config import postings_cache_bytes
 from index.analyzer import STOP_WORDS, TOKENIZER_VERSION, stem, surface_words, word_term
 from index.errors import IndexCorruptError, IndexNotBuiltError, IndexOutdatedError
 from index.model import DuplicateRef, SearchHit
@@ -25,7 +26,6 @@ from index.ranking import (Bm25Params, CorpusStats, PostingList, idf, length_nor
                            term_weights)
 
 MAXSCORE_MIN_POSTINGS = 20_000  # below this, plain term-at-a-time is as fast as pruning's bookkeeping
-POSTINGS_CACHE_BYTES = 256 * 2**20  # postings rows kept in memory by a Searcher (see Searcher._rows)
 _UNSET = object()
 MAX_QUERY_TERMS = 64  # a 400-word question keeps its 64 rarest... first terms; beyond that adds noise and cost
 
@@ -94,6 +94,7 @@ class Searcher:
             self._dup_cache: dict[int, tuple[DuplicateRef, ...]] = {}
             self._row_cache: dict[int, tuple] = {}
             self._row_cache_bytes = 0
+            self._cache_limit = postings_cache_bytes()
             self._file_cache: dict[str, tuple[tuple, str]] = {}
             self._version = self._data_version()
         except (sqlite3.DatabaseError, KeyError, ValueError) as exc:
@@ -303,9 +304,11 @@ class Searcher:
                 acc[t] = 0.0
             return ids, scores
 
-    def posting_lists(self, terms: list[str]) -> list[PostingList]:
+    def posting_lists(self, terms: list[str], ranker: "kernel.CompiledRanker | None" = None) -> list[PostingList]:
         """The query's (term, segment) rows in the reference summation order of `score_terms`:
-        distinct terms in first-occurrence order, each term's segments ascending. One SQL query."""
+        distinct terms in first-occurrence order, each term's segments ascending. One SQL query.
+        With a compiled `ranker`, each row also carries its impacts (computed once per row while
+        it stays cached)."""
         known, counts = self._query_counts(terms)
         if not counts:
             return []
@@ -314,35 +317,42 @@ class Searcher:
         for pos, (term, repeat) in enumerate(counts.items()):
             tid, df = known[term]
             w_idf = idf(self.stats, self.params, df) * repeat
-            for ids, tfs, max_tf, min_len in rows.get(tid, ()):
-                out.append(PostingList(pos, ids, tfs, w_idf, max_tf, min_len))
+            for row in rows.get(tid, ()):
+                ids, tfs, max_tf, min_len, impacts = row
+                if ranker is not None and impacts is None:
+                    impacts = row[4] = ranker.impacts(ids, tfs, self.norms, self.params.k1)
+                    if self._row_cache.get(tid) is rows[tid]:  # counted only while it is cached
+                        self._row_cache_bytes += impacts.nbytes
+                out.append(PostingList(pos, ids, tfs, w_idf, max_tf, min_len, impacts))
         return out
 
     def _rows(self, tids: list[int]) -> dict[int, tuple]:
-        """term id -> its postings rows (ids, tfs, max tf, min length) in segment order. Rows are
-        kept in memory (up to POSTINGS_CACHE_BYTES, oldest dropped first): frequent terms recur in
-        question after question, and reading a long row out of SQLite's overflow pages costs more
-        than scoring it. The cache is emptied whenever the index is reloaded (a build committed)."""
+        """term id -> its postings rows [ids, tfs, max tf, min length, impacts or None] in segment
+        order. Rows are kept in memory (up to `config.postings_cache_bytes()`, oldest dropped first): frequent
+        terms recur in question after question, and reading a long row out of SQLite's overflow
+        pages costs more than scoring it. The cache is emptied whenever the index is reloaded (a
+        build committed), which also keeps impacts (they depend on the average length) current."""
         cache = self._row_cache
         out = {tid: cache[tid] for tid in tids if tid in cache}
         missing = [tid for tid in tids if tid not in out]
         if not missing:
             return out
         marks = ",".join("?" * len(missing))
-        fetched: dict[int, list[tuple]] = {}
+        fetched: dict[int, list[list]] = {}
         size = 0
         for tid, cb, tb, max_tf, min_len in self._conn.execute(
                 f"SELECT term, chunks, tfs, max_tf, min_len FROM postings WHERE term IN ({marks}) "
                 "ORDER BY term, segment", missing):
             ids = np.frombuffer(cb, dtype=np.uint32)
-            fetched.setdefault(tid, []).append((ids, store.unpack_tfs(tb, len(ids)), max_tf, min_len))
+            fetched.setdefault(tid, []).append([ids, store.unpack_tfs(tb, len(ids)), max_tf, min_len, None])
             size += len(cb) + len(tb)
         for tid, got in fetched.items():
             out[tid] = cache[tid] = tuple(got)
         self._row_cache_bytes += size
-        while self._row_cache_bytes > POSTINGS_CACHE_BYTES and cache:
+        while self._row_cache_bytes > self._cache_limit and cache:
             old = cache.pop(next(iter(cache)))
-            self._row_cache_bytes -= sum(r[0].nbytes + r[1].nbytes for r in old)
+            self._row_cache_bytes -= sum(r[0].nbytes + r[1].nbytes + (r[4].nbytes if r[4] is not None else 0)
+                                         for r in old)
         return out
 
     def rank(self, terms: list[str], k: int = 10, *, prune: bool | None = None,
@@ -358,23 +368,20 @@ class Searcher:
         if k <= 0:
             return []
         with self._lock:
-            lists = self.posting_lists(terms)
-            if not lists:
-                return []
             if compiled is None and prune is None and self._compiled is None and self._want_compiled \
                     and kernel.ready():
                 self._compiled = kernel.CompiledRanker(len(self.lengths))  # the background warm-up finished
+            ranker = None
             if compiled if compiled is not None else self._compiled is not None:
                 ranker = self._compiled or self._forced_ranker()
-                got = None
-                if prune or (prune is None and sum(len(pl.ids) for pl in lists) >= MAXSCORE_MIN_POSTINGS):
-                    got = ranker.maxscore(lists, k, self.norms, self.live, self.stats, self.params)
-                if got is not None:
-                    return got
-                return ranker.top_k([(pl.ids, pl.tfs, pl.weight) for pl in lists], k, self.norms, self.live,
-                                    self.params.k1)
+            lists = self.posting_lists(terms, ranker)
+            if not lists:
+                return []
             if prune is None:
                 prune = sum(len(pl.ids) for pl in lists) >= MAXSCORE_MIN_POSTINGS
+            if ranker is not None:
+                got = ranker.maxscore(lists, k, self.norms, self.live, self.stats, self.params) if prune else None
+                return got if got is not None else ranker.top_k(lists, k, self.norms, self.live, self.params)
             if prune:
                 got = maxscore_top_k(lists, k, self.norms, self.live, self._acc, self._flag, self._slot,
                                      self.stats, self.params)

@@ -67,7 +67,10 @@ def connect(path: Path, *, create: bool = False, readonly: bool = False) -> sqli
         if not readonly:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA mmap_size = 1073741824")
+        # Writers map the file (faster merges). Readers do not: a Searcher copies the rows it reads
+        # into its own cache anyway, and every mapped page it had touched counted in its resident
+        # memory — ~0.9 GiB more while serving a million-chunk index, for no speed gain.
+        conn.execute(f"PRAGMA mmap_size = {0 if readonly else 1073741824}")
         conn.execute("PRAGMA temp_store = MEMORY")
         if readonly:
             conn.execute("PRAGMA query_only = 1")

@@ -198,7 +198,7 @@ def _assert_rank_exact(db: Path, rng: random.Random, n_queries: int = 60) -> int
                     assert s.rank(q, k, compiled=True, prune=True) == want, (q, k)
                     assert s.rank(q, k, compiled=True, prune=False) == want, (q, k)
                     ranker = s._forced_ranker()
-                    got = ranker.maxscore(s.posting_lists(q), k, s.norms, s.live, s.stats, s.params)
+                    got = ranker.maxscore(s.posting_lists(q, ranker), k, s.norms, s.live, s.stats, s.params)
                     assert got is None or got == want, (q, k)
                     compiled_pruned += got is not None
                     assert not ranker.acc.any() and not ranker.flag.any()  # scratch left clean
@@ -216,6 +216,50 @@ def _assert_rank_exact(db: Path, rng: random.Random, n_queries: int = 60) -> int
     if COMPILED:
         assert compiled_pruned >= pruned // 2  # the compiled MaxScore prunes too, not only falls back
     return pruned
+
+
+@pytest.mark.skipif(not COMPILED, reason="numba not compiling here")
+def test_compiled_kernel_is_exact_where_float32_impacts_order_chunks_wrongly():
+    """The compiled kernel finds candidates with float32 impacts, then scores them exactly. Chunk 5
+    (only in term A's list) scores exactly a hair above chunk 3 (only in term B's), while their
+    float32 impacts order them the other way: the kernel must still return chunk 5 first, with
+    rank-bm25's exact score, whether it scans every list or prunes with MaxScore."""
+    from index.ranking import Bm25Params, CorpusStats, PostingList, term_weights, top_k
+
+    params = Bm25Params()
+    ranker = kernel.CompiledRanker(8)
+    one = np.array([1], dtype=np.uint8)
+    norms = np.full(8, 5.0)
+    live = np.ones(8, dtype=bool)
+    for step in range(1, 5_000):
+        norms[5], norms[3] = 1.3, 1.3 + step * 1e-7
+        ea, eb = term_weights(one, norms[[5]], 1.0, params)[0], term_weights(one, norms[[3]], 1.0, params)[0]
+        w_b = 1.7 * ea / eb * (1 - 1e-13)            # exact: 1.7 * ea just above w_b * eb
+        fa = float(ranker.impacts(np.array([5], np.uint32), one, norms, params.k1)[0])
+        fb = float(ranker.impacts(np.array([3], np.uint32), one, norms, params.k1)[0])
+        if 1.7 * ea > w_b * eb and 1.7 * fa < w_b * fb:
+            break
+    else:
+        pytest.fail("no float32 inversion found")
+
+    def row(term, ids, weight):
+        ids = np.array(ids, dtype=np.uint32)
+        tfs = np.ones(len(ids), dtype=np.uint8)
+        return PostingList(term, ids, tfs, weight, 1, 1, ranker.impacts(ids, tfs, norms, params.k1))
+
+    lists = [row(0, [1, 5], 1.7), row(1, [3], w_b)]
+    ids = np.array([1, 3, 5], dtype=np.int64)
+    exact = np.zeros(3)
+    exact[[0, 2]] += term_weights(np.ones(2, np.uint8), norms[[1, 5]], 1.7, params)  # the reference order
+    exact[[1]] += term_weights(one, norms[[3]], w_b, params)
+    want = top_k(ids, exact, 1)
+    assert want[0][0] == 5
+    assert ranker.top_k(lists, 1, norms, live, params) == want
+    assert ranker.top_k(lists, 2, norms, live, params) == top_k(ids, exact, 2)
+    assert not ranker.acc.any() and not ranker.flag.any()
+    stats = CorpusStats(8, 8 * 10, 1.0)
+    got = ranker.maxscore(lists + [row(2, [1, 3, 5, 6, 7], 0.01)], 1, norms, live, stats, params)
+    assert got is None or got[0][0] == 5
 
 
 def _assert_bounds_hold(db: Path) -> None:
@@ -357,3 +401,23 @@ def test_cached_postings_never_outlive_a_committed_build(tmp_path):
         ids, scores = s.score_terms(q)
         assert after == top_k(ids, scores, 10) and after != before
     s.close()
+
+
+def test_postings_cache_respects_its_limit_and_never_changes_results(tmp_path, monkeypatch):
+    """`VERBATIM_POSTINGS_CACHE_MB` bounds the decoded postings a Searcher keeps (impacts included);
+    with no cache at all every row is read again, with the same ranking."""
+    rng = random.Random(11)
+    corpus = tmp_path / "c"
+    _zipf_corpus(corpus, rng, 40)
+    db = tmp_path / "i.db"
+    build_index([corpus], db)
+    queries = [_zipf_query(rng) for _ in range(25)]
+    roomy = Searcher.open(db)
+    want = [roomy.rank(q, 5, compiled=COMPILED or None) for q in queries]
+    assert roomy._row_cache_bytes > 0
+    monkeypatch.setenv("VERBATIM_POSTINGS_CACHE_MB", "0")
+    tight = Searcher.open(db)
+    assert [tight.rank(q, 5, compiled=COMPILED or None) for q in queries] == want
+    assert tight._row_cache_bytes <= 0 and not tight._row_cache
+    monkeypatch.setenv("VERBATIM_POSTINGS_CACHE_MB", "not a number")  # a typo falls back to the default
+    assert Searcher.open(db)._cache_limit == 768 * 2**20
