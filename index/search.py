@@ -411,9 +411,13 @@ class Searcher:
         marks = ",".join("?" * len(ids))
         rows = {r[0]: r for r in self._conn.execute(
             "SELECT c.id, d.doc_id, d.source, c.start, c.end, substr(d.text, c.start + 1, c.end - c.start), "
-            "c.paragraph, d.title, d.date, c.dup_key, c.digest "
+            "c.paragraph, d.title, d.date, c.dup_key, c.digest, "
+            "(SELECT count(*) FROM (SELECT 1 FROM chunks x WHERE x.dup_key = c.dup_key LIMIT 2)) "
             f"FROM chunks c JOIN documents d ON d.id = c.doc WHERE c.id IN ({marks})", ids)}
-        dup_refs = self._duplicates_of({cid: r[9] for cid, r in rows.items()}) if with_duplicates else {}
+        # most chunks have no duplicate: the count above (an index probe each) spares them the
+        # duplicates query, which joins and sorts and cost more than the rest of `hits`
+        dup_refs = self._duplicates_of({cid: r[9] if r[11] > 1 else None for cid, r in rows.items()}) \
+            if with_duplicates else {}
         out = []
         for cid, score in ranked:
             r = rows.get(cid)
