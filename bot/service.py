@@ -65,9 +65,10 @@ class AnswerService:
     def warm_up(self) -> None:
         """Load now what the first questions would otherwise load while people wait: the typo
         corrector's vocabulary, the lemmatizer's dictionary, the sentence splitter's patterns, the
-        compiled kernel of a large index, and the pages of the tables every answer reads — by
-        answering one question made of the corpus's own words. For long-running front ends (Slack):
-        the first burst after a restart then costs what later ones do."""
+        compiled kernel of a large index (and, in the background, its postings), and the pages of
+        the tables every answer reads — by answering one question made of the corpus's own words.
+        For long-running front ends (Slack): the first burst after a restart then costs what later
+        ones do."""
         from index import kernel
         from index.analyzer import lemma
 
@@ -85,6 +86,7 @@ class AnswerService:
                 break
         if getattr(self.searcher, "_want_compiled", False):
             kernel.wait_ready(60)
+            self.searcher.preload_in_background()  # a large index: its postings, while we start
 
     def sources(self) -> list[dict]:
         return self.searcher.documents()

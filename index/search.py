@@ -355,6 +355,63 @@ class Searcher:
                                          for r in old)
         return out
 
+    def preload(self, batch_bytes: int = 8 * 2**20) -> int:
+        """Read postings rows into the cache (with their impacts once the compiled kernel is
+        loaded), most frequent terms first, until the cache limit: what the first questions
+        after a start would otherwise read one by one. For long-running processes (the Slack bot
+        calls it while warming up); a one-shot `ask` never pays for it. Works in batches of about
+        `batch_bytes`, each in its own snapshot, so questions asked meanwhile wait at most one
+        batch; stops if a build commits meanwhile (the reload empties the cache anyway) or the
+        cache is full. Returns the number of rows loaded."""
+        if self._want_compiled:
+            kernel.wait_ready(60)
+        with self.snapshot():
+            version = self._version
+            order = self._conn.execute("SELECT id, df FROM terms ORDER BY df DESC, id").fetchall()
+        per_posting = 9 if self._want_compiled else 5  # chunk id + tf (+ float32 impact)
+        loaded = 0
+        pos = 0
+        while pos < len(order):
+            with self.snapshot():
+                if self._version != version:
+                    break
+                if self._compiled is None and self._want_compiled and kernel.ready():
+                    self._compiled = kernel.CompiledRanker(len(self.lengths))
+                batch, size = [], 0
+                while pos < len(order) and size < batch_bytes:
+                    tid, df = order[pos]
+                    if self._row_cache_bytes + size + per_posting * df > self._cache_limit:
+                        pos = len(order)  # full: what is loaded stays, the rest is read on demand
+                        break
+                    pos += 1
+                    if tid not in self._row_cache:
+                        batch.append(tid)
+                        size += per_posting * df
+                if not batch:
+                    continue
+                rows = self._rows(batch)
+                if self._compiled is not None:  # impacts now, not in the first questions
+                    for tid in batch:
+                        for row in rows.get(tid, ()):
+                            if row[4] is None:
+                                row[4] = self._compiled.impacts(row[0], row[1], self.norms, self.params.k1)
+                                self._row_cache_bytes += row[4].nbytes
+                loaded += sum(len(rows.get(tid, ())) for tid in batch)
+        return loaded
+
+    def preload_in_background(self) -> threading.Thread:
+        """`preload` in a daemon thread: a server starts answering at once and gets faster as
+        the postings arrive."""
+        thread = threading.Thread(target=self._preload_quietly, name="verbatim-preload", daemon=True)
+        thread.start()
+        return thread
+
+    def _preload_quietly(self) -> None:
+        try:
+            self.preload()
+        except (IndexCorruptError, sqlite3.Error):
+            pass  # only a warm-up: the question that needs the row reports the problem
+
     def rank(self, terms: list[str], k: int = 10, *, prune: bool | None = None,
              compiled: bool | None = None) -> list[tuple[int, float]]:
         """Best k (chunk id, score): exactly `top_k(*score_terms(terms), k)` — same chunks, same

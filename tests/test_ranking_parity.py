@@ -421,3 +421,37 @@ def test_postings_cache_respects_its_limit_and_never_changes_results(tmp_path, m
     assert tight._row_cache_bytes <= 0 and not tight._row_cache
     monkeypatch.setenv("VERBATIM_POSTINGS_CACHE_MB", "not a number")  # a typo falls back to the default
     assert Searcher.open(db)._cache_limit == 768 * 2**20
+
+
+def test_preload_fills_the_cache_most_frequent_terms_first_and_changes_no_ranking(tmp_path, monkeypatch):
+    """`Searcher.preload` (the Slack bot's warm-up of a large index) reads postings rows ahead of
+    the questions, with impacts when the compiled kernel is on, up to the cache limit."""
+    rng = random.Random(12)
+    corpus = tmp_path / "c"
+    _zipf_corpus(corpus, rng, 40)
+    db = tmp_path / "i.db"
+    build_index([corpus], db)
+    queries = [_zipf_query(rng) for _ in range(20)]
+    want = [Searcher.open(db).rank(q, 5, compiled=False, prune=False) for q in queries]
+    if COMPILED:
+        monkeypatch.setenv("VERBATIM_KERNEL", "compiled")
+    s = Searcher.open(db)
+    n_rows = s._conn.execute("SELECT count(*) FROM postings").fetchone()[0]
+    assert s.preload() == n_rows
+    assert sum(len(rows) for rows in s._row_cache.values()) == n_rows
+    if COMPILED:
+        assert all(row[4] is not None for rows in s._row_cache.values() for row in rows)
+    assert [s.rank(q, 5) for q in queries] == want
+    # a small cache: the most frequent terms are loaded, and loading stops at the limit
+    monkeypatch.setenv("VERBATIM_POSTINGS_CACHE_MB", str(4096 / 2**20))
+    small = Searcher.open(db)
+    small.preload(batch_bytes=256)
+    assert 0 < small._row_cache_bytes <= 4096
+    top = small._conn.execute("SELECT id FROM terms ORDER BY df DESC, id LIMIT 1").fetchone()[0]
+    assert top in small._row_cache
+    assert [small.rank(q, 5) for q in queries] == want
+    # in the background, as the bot starts it
+    monkeypatch.delenv("VERBATIM_POSTINGS_CACHE_MB")
+    bg = Searcher.open(db)
+    bg.preload_in_background().join(60)
+    assert sum(len(rows) for rows in bg._row_cache.values()) == n_rows

@@ -269,9 +269,13 @@ class Verbatim(Engine):
 
     def warm_up(self):
         """Wait for the compiled kernel a large index loads in the background (numba import and
-        cached machine code, ~0.5-1 s): the peers' numba backend compiles during warm-up queries."""
+        cached machine code, ~0.5-1 s): the peers' numba backend compiles during warm-up queries.
+        Then read the postings into the Searcher's cache, as the Slack bot does in the background
+        when it starts (`AnswerService.warm_up`): the peers read their whole index in `load`."""
         from index import kernel
         kernel.wait_ready(60)
+        if hasattr(self.searcher, "preload"):  # older snapshots have none
+            self.searcher.preload()
 
     def versions(self):
         import subprocess
