@@ -242,9 +242,16 @@ def _functions():
         live = np.ones(4, dtype=np.bool_)
         ids = np.array([1, 3], dtype=np.uint32)
         vals = np.zeros(2, dtype=np.float32)
-        for tfs in (np.array([1, 2], dtype=np.uint8), np.array([1, 2], dtype=np.uint16)):
-            impacts(ids, tfs, norms, 2.0, vals)
-            probe_add(np.array([1, 2], dtype=np.int64), np.zeros(2), ids, tfs, norms, 1.0, 2.0)
+        stored = ids.copy()
+        stored.setflags(write=False)  # rows read from SQLite are read-only buffers: their own
+        for tfs in (np.array([1, 2], dtype=np.uint8), np.array([1, 2], dtype=np.uint16)):  # signatures
+            for row_ids in (ids, stored):
+                impacts(row_ids, tfs, norms, 2.0, vals)
+                probe_add(np.array([1, 2], dtype=np.int64), np.zeros(2), row_ids, tfs, norms, 1.0, 2.0)
+                n = scatter(acc, flag, touched, 0, row_ids, vals, 1.0)
+                keep_reaching(acc, flag, touched, n, live, 0.0, np.zeros(4, np.int64))
+                probe_dense(np.array([1], np.int64), acc, flag, row_ids, vals, 1.0)
+                probe_dense(np.array([1, 3], np.int64), acc, flag, row_ids[:1], vals[:1], 1.0)
         n = scatter(acc, flag, touched, 0, ids, vals, 1.0)
         near_top(acc, flag, touched, n, live, 1, 0.0, np.zeros(4, np.int64), np.zeros(4))
         n = scatter(acc, flag, touched, 0, ids, vals, 1.0)

@@ -71,6 +71,8 @@ def connect(path: Path, *, create: bool = False, readonly: bool = False) -> sqli
         # into its own cache anyway, and every mapped page it had touched counted in its resident
         # memory — ~0.9 GiB more while serving a million-chunk index, for no speed gain.
         conn.execute(f"PRAGMA mmap_size = {0 if readonly else 1073741824}")
+        if readonly:  # so the B-tree pages answers read (chunks, documents, words) stay in memory
+            conn.execute("PRAGMA cache_size = -65536")
         conn.execute("PRAGMA temp_store = MEMORY")
         if readonly:
             conn.execute("PRAGMA query_only = 1")
