@@ -124,23 +124,28 @@ def _functions():
         return n_touched
 
     @numba.njit(cache=True, nogil=True, boundscheck=False)
+    def keep_best(best, count, k, s):
+        # s into best[:count] (descending, at most k kept); returns the new count
+        if count == k:
+            if s <= best[k - 1]:
+                return count
+            pos = k - 1
+        else:
+            pos = count
+            count += 1
+        while pos > 0 and best[pos - 1] < s:
+            best[pos] = best[pos - 1]
+            pos -= 1
+        best[pos] = s
+        return count
+
+    @numba.njit(cache=True, nogil=True, boundscheck=False)
     def kth_largest(values, k):
         # the k-th largest value (k <= len): one pass keeping the k best in a small sorted buffer
         best = np.empty(k)
         count = 0
         for t in range(values.shape[0]):
-            s = values[t]
-            if count == k:
-                if s <= best[k - 1]:
-                    continue
-                pos = k - 1
-            else:
-                pos = count
-                count += 1
-            while pos > 0 and best[pos - 1] < s:
-                best[pos] = best[pos - 1]
-                pos -= 1
-            best[pos] = s
+            count = keep_best(best, count, k, values[t])
         return best[k - 1]
 
     @numba.njit(cache=True, nogil=True, boundscheck=False)
@@ -163,17 +168,7 @@ def _functions():
             out_ids[m] = i
             out_scores[m] = s
             m += 1
-            if count == k:
-                if s <= best[k - 1]:
-                    continue
-                pos = k - 1
-            else:
-                pos = count
-                count += 1
-            while pos > 0 and best[pos - 1] < s:
-                best[pos] = best[pos - 1]
-                pos -= 1
-            best[pos] = s
+            count = keep_best(best, count, k, s)
         cut = best[k - 1] - margin if count == k else -np.inf
         kept = 0
         for t in range(m):
