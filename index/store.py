@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -65,7 +66,7 @@ def connect(path: Path, *, create: bool = False, readonly: bool = False) -> sqli
         conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA busy_timeout = 30000")
         if not readonly:
-            conn.execute("PRAGMA journal_mode = WAL")
+            _set_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
         # Writers map the file (faster merges). Readers do not: a Searcher copies the rows it reads
         # into its own cache anyway, and every mapped page it had touched counted in its resident
@@ -86,6 +87,21 @@ def connect(path: Path, *, create: bool = False, readonly: bool = False) -> sqli
             raise IndexWriteError(str(path), str(exc)) from exc
         raise IndexCorruptError(str(path), str(exc)) from exc
     return conn
+
+
+def _set_wal(conn: sqlite3.Connection, wait: float = 10.0) -> None:
+    """Switch to WAL, waiting for another process doing the same. Two builds creating a new index
+    at once race here, and SQLite answers "database is locked" at once instead of honouring the
+    busy timeout; the loser then waits at BEGIN IMMEDIATE like any second build."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if not ("locked" in str(exc) or "busy" in str(exc)) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _read_only_folder(path: Path, exc: sqlite3.DatabaseError) -> bool:

@@ -482,3 +482,23 @@ def test_index_with_tables_of_an_older_schema_is_rebuilt_by_index_build(db: Path
         assert s.search("harbor bridge", 3)
     finally:
         s.close()
+
+
+def test_switching_a_new_index_to_wal_waits_for_another_process_doing_it(tmp_path: Path) -> None:
+    """Two builds creating the same new index race to switch it to WAL; SQLite answers the loser
+    "database is locked" at once, which used to surface as "could not write the index"."""
+    import sqlite3
+    import threading
+
+    from index import store
+
+    db = tmp_path / "new.db"
+    holder = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN EXCLUSIVE")
+    threading.Timer(0.3, lambda: holder.execute("COMMIT")).start()
+    conn = sqlite3.connect(db, isolation_level=None, timeout=0)
+    store._set_wal(conn, wait=10)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+    holder.close()

@@ -403,15 +403,19 @@ def test_cached_postings_never_outlive_a_committed_build(tmp_path):
     s.close()
 
 
+def _zipf_index(tmp_path: Path, seed: int, n_queries: int) -> tuple[Path, list[list[str]]]:
+    """A 40-document Zipfian index and queries for it."""
+    rng = random.Random(seed)
+    _zipf_corpus(tmp_path / "c", rng, 40)
+    db = tmp_path / "i.db"
+    build_index([tmp_path / "c"], db)
+    return db, [_zipf_query(rng) for _ in range(n_queries)]
+
+
 def test_postings_cache_respects_its_limit_and_never_changes_results(tmp_path, monkeypatch):
     """`VERBATIM_POSTINGS_CACHE_MB` bounds the decoded postings a Searcher keeps (impacts included);
     with no cache at all every row is read again, with the same ranking."""
-    rng = random.Random(11)
-    corpus = tmp_path / "c"
-    _zipf_corpus(corpus, rng, 40)
-    db = tmp_path / "i.db"
-    build_index([corpus], db)
-    queries = [_zipf_query(rng) for _ in range(25)]
+    db, queries = _zipf_index(tmp_path, seed=11, n_queries=25)
     roomy = Searcher.open(db)
     want = [roomy.rank(q, 5, compiled=COMPILED or None) for q in queries]
     assert roomy._row_cache_bytes > 0
@@ -426,12 +430,7 @@ def test_postings_cache_respects_its_limit_and_never_changes_results(tmp_path, m
 def test_preload_fills_the_cache_most_frequent_terms_first_and_changes_no_ranking(tmp_path, monkeypatch):
     """`Searcher.preload` (the Slack bot's warm-up of a large index) reads postings rows ahead of
     the questions, with impacts when the compiled kernel is on, up to the cache limit."""
-    rng = random.Random(12)
-    corpus = tmp_path / "c"
-    _zipf_corpus(corpus, rng, 40)
-    db = tmp_path / "i.db"
-    build_index([corpus], db)
-    queries = [_zipf_query(rng) for _ in range(20)]
+    db, queries = _zipf_index(tmp_path, seed=12, n_queries=20)
     want = [Searcher.open(db).rank(q, 5, compiled=False, prune=False) for q in queries]
     if COMPILED:
         monkeypatch.setenv("VERBATIM_KERNEL", "compiled")
