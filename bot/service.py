@@ -75,10 +75,9 @@ class AnswerService:
         lemma("warming")
         with self.searcher.snapshot():
             self.searcher._surface_words()
-            row = self.searcher._conn.execute(
-                "SELECT substr(d.text, c.start + 1, min(c.end - c.start, 200)) FROM chunks c "
-                "JOIN documents d ON d.id = c.doc LIMIT 1").fetchone()
-        words = (row[0] if row and row[0] else "").split()[:12]
+            row = self.searcher._conn.execute("SELECT id FROM chunks LIMIT 1").fetchone()
+            hits = self.searcher.hits([(row[0], 0.0)], with_duplicates=False) if row else []
+        words = (hits[0].text[:200] if hits else "").split()[:12]
         for question in (" ".join(words) + "?", "Who said what, and when?", "tell me about qwzxv"):
             try:
                 self.ask(question)

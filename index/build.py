@@ -30,7 +30,7 @@ from typing import Iterable
 
 import numpy as np
 
-from index import store
+from index import codec, store
 from index.store import text_digest
 from index.analyzer import TOKENIZER_VERSION, surface_words, terms_from_words, word_term
 from index.chunking import DEFAULT_MAX_CHARS, DEFAULT_MIN_WORDS, chunk_document
@@ -334,9 +334,11 @@ class _Feeder:
 class _Writer:
     """Accumulates one build's changes, then writes them in the open transaction."""
 
-    def __init__(self, conn: sqlite3.Connection, params: BuildParams) -> None:
+    def __init__(self, conn: sqlite3.Connection, params: BuildParams, db_path: str = "") -> None:
         self.conn = conn
         self.params = params
+        self.db_path = db_path
+        self.texts = store.TextReader(conn)  # old texts, to take their words out of the statistics
         self.term_ids: dict[str, int] = dict(conn.execute("SELECT term, id FROM terms"))
         self.next_term = (conn.execute("SELECT max(id) FROM terms").fetchone()[0] or 0) + 1
         self.df_delta: Counter[int] = Counter()
@@ -355,7 +357,13 @@ class _Writer:
         self.runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # spilled sorted postings runs
         self.spill_dir: str | None = None
         self.spill_parent: str | None = None             # where spill files go (beside the index)
-        self.file_ids: dict[str, int] = {p: i for i, p in conn.execute("SELECT id, path FROM files")}
+        self.file_ids: dict[str, int] = {}
+        self.file_sources: dict[int, str] = {}  # files row -> the source its documents share
+        self.file_spans: dict[int, tuple[int, int]] = {}  # files row -> (lowest, highest) new document row
+        for fid, path, source in conn.execute("SELECT id, path, source FROM files"):
+            self.file_ids[path] = fid
+            if source is not None:
+                self.file_sources[fid] = source
         self.word_seq = array("I")                     # word numbers of indexed text, not yet counted
         self.word_counts = np.zeros(0, dtype=np.int64)  # per word number
         self.p_terms = array("I")
@@ -443,12 +451,8 @@ class _Writer:
         (build-local state, so this part stays in the building process)."""
         if prep.boilerplate_words:
             self.boiler_delta.update(prep.boilerplate_words)
-        doc_row = self.next_doc
-        self.next_doc += 1
-        self.doc_rows.append(
-            (doc_row, doc.doc_id, doc.source, "", prep.title, prep.date, doc.url, prep.publisher, prep.fingerprint,
-             doc.text, getattr(doc, "body_start", 0), len(prep.chunks), prep.meta_json, getattr(doc, "path", None),
-             self.file_id(doc.file)))
+        doc_row = self._doc_row(doc, prep.title, prep.date, prep.publisher, prep.fingerprint, prep.meta_json,
+                                len(prep.chunks))
         rows = self.chunk_rows
         for start, end, paragraph, part, words, solid, key, digest in prep.chunks:
             cid = self.next_chunk
@@ -469,7 +473,7 @@ class _Writer:
             self._set_chunk(cid, length)
             rows.append((cid, doc_row, start, end, paragraph, part, length, key, digest))
         if len(self.doc_rows) >= 1000:
-            self._write_rows()
+            self._write_rows(final=False)
         if len(self.p_terms) >= SPILL_POSTINGS:
             self._spill()
         return len(prep.chunks)
@@ -484,12 +488,7 @@ class _Writer:
         n_terms: list[int] = []
         chunks = iter(batch.chunks)
         for doc, (title, date, publisher, fingerprint, meta_json, n_chunks) in zip(docs, batch.docs):
-            doc_row = self.next_doc
-            self.next_doc += 1
-            self.doc_rows.append(
-                (doc_row, doc.doc_id, doc.source, "", title, date, doc.url, publisher, fingerprint, doc.text,
-                 getattr(doc, "body_start", 0), n_chunks, meta_json, getattr(doc, "path", None),
-                 self.file_id(doc.file)))
+            doc_row = self._doc_row(doc, title, date, publisher, fingerprint, meta_json, n_chunks)
             for _ in range(n_chunks):
                 start, end, paragraph, part, length, distinct, key, digest = next(chunks)
                 cid = self.next_chunk
@@ -502,10 +501,53 @@ class _Writer:
         self.p_chunks.frombytes(np.repeat(np.array(cids, dtype=np.uint32), n_terms).tobytes())
         self.p_tfs.frombytes(batch.tfs.tobytes())
         if len(self.doc_rows) >= 1000:
-            self._write_rows()
+            self._write_rows(final=False)
         if len(self.p_terms) >= SPILL_POSTINGS:
             self._spill()
         return len(cids)
+
+    def _doc_row(self, doc: Document, title: str | None, date: str | None, publisher: str | None,
+                 fingerprint: int, meta_json: str, n_chunks: int) -> int:
+        """Buffer a new document's row; its chunks take the next `n_chunks` ids, so a document's
+        chunks are the id range [chunk0, chunk0 + n_chunks) and need no index of their own. Per-file
+        values are not repeated per document: `source` is NULL when it is the file's (every record
+        of a JSONL file), and the file row keeps the span of its documents' row ids."""
+        doc_row = self.next_doc
+        self.next_doc += 1
+        fid = self.file_id(doc.file)
+        source = doc.source
+        if fid is not None:
+            if self.file_sources.setdefault(fid, source) == source:
+                source = None
+            lo, hi = self.file_spans.get(fid, (doc_row, doc_row))
+            self.file_spans[fid] = (min(lo, doc_row), max(hi, doc_row))
+        self.doc_rows.append(
+            (doc_row, doc.doc_id, source, "", title, date, doc.url, publisher, fingerprint, doc.text,
+             getattr(doc, "body_start", 0), n_chunks, self.next_chunk, None if meta_json == "{}" else meta_json,
+             getattr(doc, "path", None), fid))
+        return doc_row
+
+    def write_files(self, rows: list[tuple[str, str | None, int]], gone: list[str]) -> None:
+        """The files table after this build: each file read's signature and document count, the
+        source its documents share, and the span of its documents' row ids (widened, never
+        narrowed: a span only has to contain them)."""
+        self.conn.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in gone])
+        self.conn.executemany(
+            "INSERT INTO files (path, signature, docs) VALUES (?, ?, ?) ON CONFLICT(path) DO UPDATE "
+            "SET signature = excluded.signature, docs = excluded.docs", rows)
+        self.conn.executemany(
+            "UPDATE files SET source = coalesce(source, ?), lo = min(coalesce(lo, ?), ?), "
+            "hi = max(coalesce(hi, ?), ?) WHERE id = ?",
+            [(self.file_sources.get(fid), lo, lo, hi, hi, fid) for fid, (lo, hi) in self.file_spans.items()])
+
+    def file_documents(self, path: str) -> list[tuple[int, str]]:
+        """(row, doc_id) of the stored documents of an input file."""
+        fid = self.file_ids.get(path)
+        row = self.conn.execute("SELECT lo, hi FROM files WHERE id = ?", (fid,)).fetchone() if fid else None
+        if not row or row[0] is None:
+            return []
+        return self.conn.execute("SELECT id, doc_id FROM documents WHERE id BETWEEN ? AND ? AND file = ?",
+                                 (row[0], row[1], fid)).fetchall()
 
     def _set_chunk(self, cid: int, length: int) -> None:
         """A new live chunk's length, growing the per-chunk arrays to reach its id."""
@@ -516,29 +558,46 @@ class _Writer:
         self.length[cid] = length
         self.live[cid] = 1
 
-    def _write_rows(self) -> None:
+    def _write_rows(self, final: bool = True) -> None:
         """Insert the buffered documents and chunks: one executemany per 1,000 documents instead of
-        one INSERT per document (row ids are assigned here, inside the build's write transaction)."""
+        one INSERT per document (row ids are assigned here, inside the build's write transaction).
+        Texts go into compressed blocks; unless `final`, the documents of a last, not yet full block
+        wait for the next call (a block of a few records compresses poorly)."""
         if self.doc_rows:
+            raws = [codec.encode_text(r[9]) for r in self.doc_rows]
+            groups = codec.group_texts([len(r) for r in raws])
+            if not final and sum(len(raws[i]) for i in groups[-1]) < codec.TEXT_BLOCK_BYTES:
+                groups.pop()
+            places = store.write_texts(self.conn, raws, groups)
+            written = sum(len(g) for g in groups)
             self.conn.executemany(
-                "INSERT INTO documents (id, doc_id, source, root, title, date, url, publisher, fingerprint, text,"
-                " body_start, n_chunks, meta, path, file) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", self.doc_rows)
+                "INSERT INTO documents (id, doc_id, source, root, title, date, url, publisher, fingerprint, block,"
+                " at, size, body_start, n_chunks, chunk0, meta, path, file)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [r[:9] + place + r[10:] for r, place in zip(self.doc_rows, places)])
+            del self.doc_rows[:written]
         if self.chunk_rows:
             self.conn.executemany(
                 "INSERT INTO chunks (id, doc, start, end, paragraph, part, length, dup_key, digest)"
                 " VALUES (?,?,?,?,?,?,?,?,?)", self.chunk_rows)
-        self.doc_rows.clear()
         self.chunk_rows.clear()
 
     def remove_document(self, doc_row: int) -> int:
-        title, text, body_start = self.conn.execute(
-            "SELECT title, text, body_start FROM documents WHERE id = ?", (doc_row,)).fetchone()
+        title, block, at, size, body_start, chunk0, n_chunks = self.conn.execute(
+            "SELECT title, block, at, size, body_start, chunk0, n_chunks FROM documents WHERE id = ?",
+            (doc_row,)).fetchone()
+        span = (chunk0, chunk0 + n_chunks - 1)
+        try:
+            text = self.texts.text(block, at, size)
+        except ValueError as exc:
+            raise IndexCorruptError(self.db_path, f"document {doc_row}: {exc}") from exc
+        store.release_text(self.conn, block)
         chunked = chunk_document(text, body_start=body_start or 0, max_chars=self.params.max_chars,
                                  min_words=self.params.min_words)
         for a, b, reason in chunked.dropped:
             if reason in BOILERPLATE_REASONS:
                 self.boiler_delta.subtract(surface_words(text[a:b]))
-        chunks = self.conn.execute("SELECT id, start, end FROM chunks WHERE doc = ?", (doc_row,)).fetchall()
+        chunks = self.conn.execute("SELECT id, start, end FROM chunks WHERE id BETWEEN ? AND ?", span).fetchall()
         title_words = surface_words(title) if self.params.title_terms and title else []
         title_solid = _solid(title, title_words) if title_words else []
         for cid, start, end in chunks:
@@ -553,7 +612,7 @@ class _Writer:
                     self.df_delta[tid] -= 1
             if cid < len(self.live):
                 self.live[cid] = 0
-        self.conn.execute("DELETE FROM chunks WHERE doc = ?", (doc_row,))
+        self.conn.execute("DELETE FROM chunks WHERE id BETWEEN ? AND ?", span)
         self.conn.execute("DELETE FROM documents WHERE id = ?", (doc_row,))
         return len(chunks)
 
@@ -631,7 +690,7 @@ class _Writer:
             starts = np.concatenate(([0], bounds)).astype(np.int64)
             ends = np.concatenate((bounds, [len(terms)])).astype(np.int64)
             max_tf, min_len = _row_bounds(tfs, chunks, starts, lengths)
-            rows = ((int(terms[s]), segment, chunks[s:e].tobytes(), store.pack_tfs(tfs[s:e], mt), mt, ml)
+            rows = ((int(terms[s]), segment, *codec.pack_postings(chunks[s:e], tfs[s:e]), mt, ml)
                     for s, e, mt, ml in zip(starts.tolist(), ends.tolist(), max_tf.tolist(), min_len.tolist()))
         else:
             rows = self._merged_rows(runs, segment, lengths)
@@ -657,7 +716,7 @@ class _Writer:
             c = np.concatenate(ids) if len(ids) > 1 else np.asarray(ids[0])
             f = np.concatenate(tfs) if len(tfs) > 1 else np.asarray(tfs[0])
             mt = int(f.max())
-            yield term, segment, c.tobytes(), store.pack_tfs(f, mt), mt, int(lengths[c].min())
+            yield term, segment, *codec.pack_postings(c, f), mt, int(lengths[c].min())
 
     def _spill(self) -> None:
         """Move the postings gathered so far to a sorted run on disk (bounded memory for big builds:
@@ -733,8 +792,7 @@ def _merge_rows(rows: list[tuple], live: np.ndarray, lengths: np.ndarray, segmen
         term = rows[i][0]
         cs, ts = [], []
         while i < len(rows) and rows[i][0] == term:
-            c = np.frombuffer(rows[i][1], dtype=np.uint32)
-            t = store.unpack_tfs(rows[i][2], len(c))
+            c, t = codec.unpack_postings(rows[i][1], rows[i][2])
             keep = live[c] == 1 if len(live) else np.zeros(len(c), bool)
             cs.append(c[keep])
             ts.append(t[keep])
@@ -746,7 +804,7 @@ def _merge_rows(rows: list[tuple], live: np.ndarray, lengths: np.ndarray, segmen
                 order = np.argsort(c, kind="stable")
                 c, t = c[order], t[order]
             max_tf = int(t.max())
-            yield term, segment, c.tobytes(), store.pack_tfs(t, max_tf), max_tf, int(lengths[c].min())
+            yield term, segment, *codec.pack_postings(c, t), max_tf, int(lengths[c].min())
 
 
 def _sorted_run(terms: array, chunks: array, tfs: array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -830,9 +888,10 @@ def _build_index(paths: Iterable[Path], db_path: Path, *, params: BuildParams, p
                                          f"schema {meta.get('schema_version')})")
             else:
                 report.rebuild_reason = f"analysis changed ({stored_key} -> {params.analysis_key()})"
-            for table in ("documents", "chunks", "terms", "postings", "surface", "arrays", "lexicon", "files", "meta"):
+            for table in ("documents", "texts", "chunks", "terms", "postings", "surface", "arrays", "lexicon", "files",
+                          "meta"):
                 conn.execute(f"DELETE FROM {table}")
-        writer = _Writer(conn, params)
+        writer = _Writer(conn, params, str(db_path))
         writer.spill_parent = str(Path(db_path).resolve().parent)
         # Incremental by file, then by document: a file whose signature (size, mtime, catalogue
         # metadata) is unchanged is not read at all; in the files that are read, a document whose
@@ -890,19 +949,14 @@ def _build_index(paths: Iterable[Path], db_path: Path, *, params: BuildParams, p
                 bar.stop()
         # documents of files read again but no longer in them, and of files gone from the corpus
         for path in (set(stored_files) | set(visited)) - skipped:
-            fid = writer.file_ids.get(path)
-            if fid is None:
-                continue
-            for row, doc_id in conn.execute("SELECT id, doc_id FROM documents WHERE file = ?", (fid,)).fetchall():
+            for row, doc_id in writer.file_documents(path):
                 if doc_id not in seen:
                     report.chunks_removed += writer.remove_document(row)
                     report.documents_removed += 1
         file_rows = [(p, sig, per_file[p]) for p, sig in visited.items() if p not in skipped]
         gone = [(p,) for p in stored_files if p not in visited]
         files_changed = bool(gone) or any(stored_files.get(p) != (sig, n) for p, sig, n in file_rows)
-        conn.executemany("DELETE FROM files WHERE path = ?", gone)
-        conn.executemany("INSERT INTO files (path, signature, docs) VALUES (?, ?, ?) ON CONFLICT(path) DO UPDATE "
-                         "SET signature = excluded.signature, docs = excluded.docs", file_rows)
+        writer.write_files(file_rows, [p for (p,) in gone])
         if not files_changed and _nothing_to_write(report, meta, params):
             # an unchanged corpus leaves the file untouched, so readers keep their loaded state
             conn.execute("ROLLBACK")

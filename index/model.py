@@ -6,6 +6,8 @@ gives the JSON the CLI prints.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Callable
 
 
 @dataclass(frozen=True)
@@ -68,13 +70,19 @@ class SearchHit:
     score: float
     start: int
     end: int
-    text: str
     paragraph: int = 0
     title: str | None = None
     date: str | None = None
     group: int | None = None  # near-duplicate group id shared with identical passages elsewhere
     digest: int | None = None  # 8-byte digest of the chunk text taken when it was indexed
     duplicates: tuple["DuplicateRef", ...] = field(default_factory=tuple)
+    read_text: Callable[[], str] | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def text(self) -> str:
+        """The passage, read from the index on first use: texts are stored compressed, and a caller
+        that only needs ids, offsets and scores (a benchmark, a ranking test) never pays for them."""
+        return self.read_text() if self.read_text is not None else ""
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ words the corpus writes as one compound are also matched joined ("cease fire" ->
 """
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import threading
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index import kernel, store
+from index import codec, kernel, store
 from index.config import postings_cache_bytes
 from index.analyzer import STOP_WORDS, TOKENIZER_VERSION, stem, surface_words, word_term
 from index.errors import IndexCorruptError, IndexNotBuiltError, IndexOutdatedError
@@ -96,6 +97,7 @@ class Searcher:
             self._row_cache_bytes = 0
             self._cache_limit = postings_cache_bytes()
             self._file_cache: dict[str, tuple[tuple, str]] = {}
+            self._texts = store.TextReader(self._conn)
             self._version = self._data_version()
         except (sqlite3.DatabaseError, KeyError, ValueError) as exc:
             raise IndexCorruptError(str(self.db_path), str(exc)) from exc
@@ -293,8 +295,7 @@ class Searcher:
                 tid, df = known[term]
                 w_idf = idf(self.stats, self.params, df) * repeat
                 for cb, tb in self._conn.execute("SELECT chunks, tfs FROM postings WHERE term = ?", (tid,)):
-                    ids = np.frombuffer(cb, dtype=np.uint32)
-                    tfs = store.unpack_tfs(tb, len(ids))
+                    ids, tfs = codec.unpack_postings(cb, tb)
                     acc[ids] += term_weights(tfs, self.norms[ids], w_idf, self.params)
                     touched.append(ids)
             ids = np.unique(np.concatenate(touched)).astype(np.int64)
@@ -343,9 +344,9 @@ class Searcher:
         for tid, cb, tb, max_tf, min_len in self._conn.execute(
                 f"SELECT term, chunks, tfs, max_tf, min_len FROM postings WHERE term IN ({marks}) "
                 "ORDER BY term, segment", missing):
-            ids = np.frombuffer(cb, dtype=np.uint32)
-            fetched.setdefault(tid, []).append([ids, store.unpack_tfs(tb, len(ids)), max_tf, min_len, None])
-            size += len(cb) + len(tb)
+            ids, tfs = codec.unpack_postings(cb, tb)
+            fetched.setdefault(tid, []).append([ids, tfs, max_tf, min_len, None])
+            size += ids.nbytes + tfs.nbytes
         for tid, got in fetched.items():
             out[tid] = cache[tid] = tuple(got)
         self._row_cache_bytes += size
@@ -467,26 +468,36 @@ class Searcher:
         ids = [cid for cid, _ in ranked]
         marks = ",".join("?" * len(ids))
         rows = {r[0]: r for r in self._conn.execute(
-            "SELECT c.id, d.doc_id, d.source, c.start, c.end, substr(d.text, c.start + 1, c.end - c.start), "
+            "SELECT c.id, d.doc_id, coalesce(d.source, f.source), c.start, c.end, d.block, d.at, d.size, "
             "c.paragraph, d.title, d.date, c.dup_key, c.digest, "
             "(SELECT count(*) FROM (SELECT 1 FROM chunks x WHERE x.dup_key = c.dup_key LIMIT 2)) "
-            f"FROM chunks c JOIN documents d ON d.id = c.doc WHERE c.id IN ({marks})", ids)}
+            f"FROM chunks c JOIN documents d ON d.id = c.doc {store.FILE_JOIN} WHERE c.id IN ({marks})", ids)}
         # most chunks have no duplicate: the count above (an index probe each) spares them the
         # duplicates query, which joins and sorts and cost more than the rest of `hits`
-        dup_refs = self._duplicates_of({cid: r[9] if r[11] > 1 else None for cid, r in rows.items()}) \
+        dup_refs = self._duplicates_of({cid: r[11] if r[13] > 1 else None for cid, r in rows.items()}) \
             if with_duplicates else {}
         out = []
         for cid, score in ranked:
             r = rows.get(cid)
             if r is None:
                 continue
-            if r[5] is None or len(r[5]) != r[4] - r[3]:  # SQLite's substr stops at an embedded NUL
-                full = self.document_text(r[1]) or ""
-                r = r[:5] + (full[r[3]:r[4]],) + r[6:]
             dups = dup_refs.get(cid, ()) if with_duplicates else ()
             out.append(SearchHit(chunk_id=cid, doc_id=r[1], source=r[2], score=score, start=r[3], end=r[4],
-                                 text=r[5], paragraph=r[6], title=r[7], date=r[8], duplicates=dups, digest=r[10]))
+                                 paragraph=r[8], title=r[9], date=r[10], duplicates=dups, digest=r[12],
+                                 read_text=functools.partial(self._passage, *r[5:8], r[3], r[4])))
         return out
+
+    def _passage(self, block: int, at: int, size: int, start: int, end: int) -> str:
+        with self.snapshot():
+            return self._text(block, at, size)[start:end]
+
+    def _text(self, block: int, at: int, size: int) -> str:
+        """A document's stored text; "" if its block is damaged, so the passage's digest check
+        withholds every quote from it instead of failing the whole question."""
+        try:
+            return self._texts.text(block, at, size)
+        except ValueError:
+            return ""
 
     def _duplicates_of(self, keys: dict[int, int]) -> dict[int, tuple[DuplicateRef, ...]]:
         """chunk id -> its duplicates, for many chunks in one query (one per hit cost ~10 queries a
@@ -500,9 +511,9 @@ class Searcher:
             by_key: dict[int, list[tuple]] = {}
             marks = ",".join("?" * len(set(todo.values())))
             for row in self._conn.execute(
-                    "SELECT c.dup_key, c.id, d.doc_id, d.source, c.start, c.end, c.paragraph, d.title, d.date "
-                    f"FROM chunks c JOIN documents d ON d.id = c.doc WHERE c.dup_key IN ({marks}) "
-                    "ORDER BY d.source, c.start", sorted(set(todo.values()))):
+                    "SELECT c.dup_key, c.id, d.doc_id, coalesce(d.source, f.source) AS src, c.start, c.end, "
+                    f"c.paragraph, d.title, d.date FROM chunks c JOIN documents d ON d.id = c.doc {store.FILE_JOIN} "
+                    f"WHERE c.dup_key IN ({marks}) ORDER BY src, c.start", sorted(set(todo.values()))):
                 by_key.setdefault(row[0], []).append(row)
             for cid, key in todo.items():
                 out[cid] = cache[cid] = tuple(DuplicateRef(*r[2:]) for r in by_key.get(key, ()) if r[1] != cid)
@@ -517,8 +528,9 @@ class Searcher:
         if len(self._dup_cache) > 100_000:
             self._dup_cache.clear()
         rows = self._conn.execute(
-            "SELECT d.doc_id, d.source, c.start, c.end, c.paragraph, d.title, d.date FROM chunks c "
-            "JOIN documents d ON d.id = c.doc WHERE c.dup_key = ? AND c.id != ? ORDER BY d.source, c.start",
+            "SELECT d.doc_id, coalesce(d.source, f.source) AS src, c.start, c.end, c.paragraph, d.title, d.date "
+            f"FROM chunks c JOIN documents d ON d.id = c.doc {store.FILE_JOIN} "
+            "WHERE c.dup_key = ? AND c.id != ? ORDER BY src, c.start",
             (key, chunk_id)).fetchall()
         refs = self._dup_cache[chunk_id] = tuple(DuplicateRef(*r) for r in rows)
         return refs
@@ -547,13 +559,14 @@ class Searcher:
         return text
 
     def document_text(self, doc_id: str) -> str | None:
-        row = self._conn.execute("SELECT text FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
-        return row[0] if row else None
+        row = self._conn.execute("SELECT block, at, size FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        return self._text(*row) if row else None
 
     def documents(self) -> list[dict]:
         cols = ["doc_id", "source", "title", "date", "publisher", "url", "n_chunks"]
         return [dict(zip(cols, r)) for r in self._conn.execute(
-            f"SELECT {', '.join(cols)} FROM documents ORDER BY source, doc_id")]
+            "SELECT d.doc_id, coalesce(d.source, f.source) AS src, d.title, d.date, d.publisher, d.url, d.n_chunks "
+            f"FROM documents d {store.FILE_JOIN} ORDER BY src, d.doc_id")]
 
     def stats_dict(self) -> dict:
         m = self.meta

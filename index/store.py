@@ -1,10 +1,11 @@
 """The index file: one SQLite database written through sqlite-utils.
 
 Tables: `meta` (tokenizer version, BM25 parameters, chunking parameters, corpus statistics, build
-time), `documents`, `chunks` (offsets, paragraph numbers, near-duplicate key), `terms` (document
-frequency), `postings` (per term and segment: sorted chunk ids and term frequencies as packed arrays,
-stored as one byte each when they fit (`pack_tfs`), plus the row's max term frequency and min
-chunk length for query-time upper bounds),
+time), `documents` (metadata, and where the text is in `texts`), `texts` (document texts in
+compressed blocks, `codec`), `chunks` (offsets, paragraph numbers, near-duplicate key), `terms`
+(document frequency), `postings` (per term and segment: sorted chunk ids and term frequencies as
+varint streams (`codec.pack_postings`), plus the row's max term frequency and min chunk length for
+query-time upper bounds),
 `surface` (normalised surface words with their index term, their count in indexed text and
 their count in boilerplate that was left out: typo correction, compound joining, and recognising
 questions that only page furniture could answer) and
@@ -18,32 +19,25 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import numpy as np
 
+from index import codec
 from index.errors import IndexCorruptError, IndexNotBuiltError, IndexWriteError
 
-SCHEMA_VERSION = "12"  # 6: postings rows carry max_tf and min_len (MaxScore bounds); 7: 1-byte tfs; 8: surface words counted as written;
+SCHEMA_VERSION = "13"  # 6: postings rows carry max_tf and min_len (MaxScore bounds); 7: 1-byte tfs; 8: surface words counted as written;
 # 9: `lexicon` (every word seen -> its term) and 8-byte integer fingerprints; 10: near-duplicate keys
 # from surface words; 11: `files` (input files' signatures) and documents.file; 12: documents.file is
-# the files row's id (a path string per document was 140 MB at a million)
+# the files row's id (a path string per document was 140 MB at a million); 13: texts in compressed
+# blocks (`texts`), postings as varint streams (1.08 GB -> under bm25s's size at a million chunks)
 CHUNK_DTYPE = np.uint32
 TF_DTYPE = np.uint16
-
-
-def pack_tfs(tfs: np.ndarray, max_tf: int) -> bytes:
-    """A postings row's term frequencies: one byte each when the row's largest fits (nearly every
-    row: a chunk is a paragraph), else two. The reader tells them apart by the blob's length."""
-    return tfs.astype(np.uint8).tobytes() if max_tf <= 255 else tfs.astype(TF_DTYPE).tobytes()
-
-
-def unpack_tfs(blob: bytes, n: int) -> np.ndarray:
-    """Inverse of `pack_tfs` for a row of `n` postings (zero-copy)."""
-    return np.frombuffer(blob, dtype=np.uint8 if len(blob) == n else TF_DTYPE)
 
 
 def text_digest(text: str) -> int:
@@ -132,12 +126,18 @@ def is_corruption(exc: sqlite3.DatabaseError) -> bool:
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
     existing = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    for table, column in (("postings", "max_tf"), ("documents", "file"), ("files", "id")):
+    for table, column in (("postings", "max_tf"), ("documents", "chunk0"), ("files", "lo")):
         if table in existing and column not in {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}:
             # an index of an older schema: its meta says so, so the build rewrites everything anyway
             conn.execute(f"DROP TABLE {table}")
             existing.discard(table)
-    if {"meta", "documents", "chunks", "terms", "postings", "surface", "arrays", "lexicon", "files"} <= existing:
+    if "postings" in existing and "WITHOUT ROWID" in (conn.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'postings'").fetchone()[0] or "").upper():
+        conn.execute("DROP TABLE postings")  # schema 12 and older
+        existing.discard("postings")
+    conn.execute("DROP INDEX IF EXISTS idx_chunks_doc")  # chunks of a document are an id range now
+    if {"meta", "documents", "texts", "chunks", "terms", "postings", "surface", "arrays", "lexicon",
+            "files"} <= existing:
         return
     import sqlite_utils  # only a new index needs it; importing it costs ~0.2 s of cold start
 
@@ -146,21 +146,27 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
         db["meta"].create({"key": str, "value": str}, pk="key")
     if "documents" not in db.table_names():
         db["documents"].create(
+            # source: NULL when it is the file's (files.source); chunk0: the first of the document's
+            # n_chunks consecutive chunk ids; a file's documents are found by the row span in files
             {"id": int, "doc_id": str, "source": str, "root": str, "title": str, "date": str, "url": str,
-             "publisher": str, "fingerprint": int, "text": str, "body_start": int, "n_chunks": int, "meta": str,
-             "path": str, "file": int},
+             "publisher": str, "fingerprint": int, "block": int, "at": int, "size": int, "body_start": int,
+             "n_chunks": int, "chunk0": int, "meta": str, "path": str, "file": int},
             pk="id", not_null={"doc_id"},
         )
         db["documents"].create_index(["doc_id"], unique=True)
-        db["documents"].create_index(["file"])
+    if "texts" not in db.table_names():
+        # a document's text is texts.data decompressed [at:at + size], UTF-8; `docs` counts the live
+        # documents in the block, which goes when the last one does. AUTOINCREMENT: a block id is
+        # never reused, so a reader's cached block can never stand for another one.
+        conn.execute("CREATE TABLE texts (id INTEGER PRIMARY KEY AUTOINCREMENT, data BLOB NOT NULL, "
+                     "docs INTEGER NOT NULL)")
     if "chunks" not in db.table_names():
         db["chunks"].create(
-            # no text column: a chunk is documents.text[start:end] (stored once, sliced on demand)
+            # no text column: a chunk is its document's text[start:end] (stored once, sliced on demand)
             {"id": int, "doc": int, "start": int, "end": int, "paragraph": int, "part": int,
              "length": int, "dup_key": int, "digest": int},
             pk="id",
         )
-        db["chunks"].create_index(["doc"])
         db["chunks"].create_index(["dup_key"])
     if "terms" not in db.table_names():
         conn.execute("CREATE TABLE terms (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE, df INTEGER NOT NULL)")
@@ -168,9 +174,10 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
         conn.execute(
             # max_tf / min_len: the row's largest term frequency and its shortest chunk, so a query can
             # bound any chunk's contribution from this row with the *current* avgdl (MaxScore pruning)
+            # a rowid table: its leaves hold blobs of up to ~4 KB in the page, where WITHOUT ROWID
+            # spills anything over ~1 KB to overflow pages (18 MB of half-empty pages at 1M chunks)
             "CREATE TABLE postings (term INTEGER NOT NULL, segment INTEGER NOT NULL, chunks BLOB NOT NULL, "
-            "tfs BLOB NOT NULL, max_tf INTEGER NOT NULL, min_len INTEGER NOT NULL, "
-            "PRIMARY KEY (term, segment)) WITHOUT ROWID"
+            "tfs BLOB NOT NULL, max_tf INTEGER NOT NULL, min_len INTEGER NOT NULL, UNIQUE (term, segment))"
         )
     if "surface" not in db.table_names():
         conn.execute("CREATE TABLE surface (word TEXT PRIMARY KEY, term TEXT, cf INTEGER NOT NULL DEFAULT 0, "
@@ -187,10 +194,16 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
         # when reading it reported a problem) and how many documents it gave. A later build skips a
         # file whose signature is unchanged without reading it: editing one page of a million-chunk
         # corpus re-reads that page only.
+        # source: the relative path its documents cite; lo/hi: a span of document row ids that
+        # contains all of the file's documents
         conn.execute("CREATE TABLE files (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, signature TEXT, "
-                     "docs INTEGER NOT NULL DEFAULT 0)")
+                     "docs INTEGER NOT NULL DEFAULT 0, source TEXT, lo INTEGER, hi INTEGER)")
     if "arrays" not in db.table_names():
         db["arrays"].create({"name": str, "data": bytes}, pk="name")
+
+
+# documents.source is NULL when it is its file's: every query that shows a source joins this
+FILE_JOIN = "LEFT JOIN files f ON f.id = d.file"
 
 
 def read_meta(conn: sqlite3.Connection) -> dict[str, Any]:
@@ -215,6 +228,57 @@ def read_array(conn: sqlite3.Connection, name: str, dtype: Any) -> np.ndarray:
     if not row or row[0] is None:
         return np.zeros(0, dtype=dtype)
     return np.frombuffer(row[0], dtype=dtype)
+
+
+def write_texts(conn: sqlite3.Connection, raws: list[bytes], groups: list[list[int]]) -> list[tuple[int, int, int]]:
+    """Store encoded texts (`codec.encode_text`) as compressed blocks, one per group of indexes
+    (`codec.group_texts`); returns (block, at, size) per text, in the groups' order."""
+    out = []
+    for group in groups:
+        data, spans = codec.compress_block([raws[i] for i in group])
+        block = conn.execute("INSERT INTO texts (data, docs) VALUES (?, ?)", (data, len(group))).lastrowid
+        out.extend((block, at, size) for at, size in spans)
+    return out
+
+
+def release_text(conn: sqlite3.Connection, block: int) -> None:
+    """One document of `block` is gone: the block goes with its last document."""
+    conn.execute("UPDATE texts SET docs = docs - 1 WHERE id = ?", (block,))
+    conn.execute("DELETE FROM texts WHERE id = ? AND docs <= 0", (block,))
+
+
+class TextReader:
+    """Document texts from `texts`, keeping the most recently used decompressed blocks (a question's
+    passages often share blocks: neighbouring records, one long document)."""
+
+    def __init__(self, conn: sqlite3.Connection, keep_bytes: int = 32 * 2**20) -> None:
+        self._conn = conn
+        self._keep = keep_bytes
+        self._blocks: OrderedDict[int, bytes] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def text(self, block: int, at: int, size: int) -> str:
+        """The text at (block, at, size); ValueError if the block is missing or damaged."""
+        return codec.decode_text(self._block(block)[at:at + size])
+
+    def _block(self, block: int) -> bytes:
+        with self._lock:
+            data = self._blocks.get(block)
+            if data is not None:
+                self._blocks.move_to_end(block)
+                return data
+        row = self._conn.execute("SELECT data FROM texts WHERE id = ?", (block,)).fetchone()
+        if row is None:
+            raise ValueError(f"text block {block} is missing")
+        data = codec.unpack_text_block(row[0])
+        with self._lock:
+            if block not in self._blocks:
+                self._blocks[block] = data
+                self._bytes += len(data)
+            while self._bytes > self._keep and len(self._blocks) > 1:
+                self._bytes -= len(self._blocks.popitem(last=False)[1])
+        return data
 
 
 def write_array(conn: sqlite3.Connection, name: str, array: np.ndarray) -> None:

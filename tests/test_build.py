@@ -25,6 +25,7 @@ from indexkit import (  # noqa: E402
     write_locked,
 )
 
+from index import codec, store  # noqa: E402
 from index.build import BuildParams, build_index  # noqa: E402
 from index.search import Searcher  # noqa: E402
 
@@ -337,14 +338,15 @@ def _index_content(db: Path) -> dict:
         names = dict(conn.execute("SELECT id, term FROM terms"))
         postings = {}
         for tid, segment, cb, tb in conn.execute("SELECT term, segment, chunks, tfs FROM postings"):
-            ids = np.frombuffer(cb, np.uint32)
-            tfs = np.frombuffer(tb, np.uint8 if len(tb) == len(ids) else np.uint16)
+            ids, tfs = codec.unpack_postings(cb, tb)
             postings[(names[tid], segment)] = (ids.tolist(), tfs.tolist())
+        texts = store.TextReader(conn)
         return {
             "terms": sorted(conn.execute("SELECT term, df FROM terms")),
             "postings": postings,
-            "documents": sorted(conn.execute("SELECT id, doc_id, source, title, date, publisher, fingerprint, text, "
-                                             "n_chunks, meta, path FROM documents")),
+            "documents": sorted(r[:7] + (texts.text(*r[7:10]),) + r[10:] for r in conn.execute(
+                "SELECT d.id, d.doc_id, coalesce(d.source, f.source), d.title, d.date, d.publisher, d.fingerprint, "
+                f"d.block, d.at, d.size, d.n_chunks, d.chunk0, d.meta, d.path FROM documents d {store.FILE_JOIN}")),
             "chunks": sorted(conn.execute("SELECT * FROM chunks")),
             "surface": sorted(conn.execute("SELECT * FROM surface")),
             "lexicon": sorted(conn.execute("SELECT * FROM lexicon")),

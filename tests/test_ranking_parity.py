@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
-from index import kernel, store
+from index import codec, kernel, store
 from index.build import BuildParams, build_index, chunk_terms
 from index.search import Searcher
 
@@ -30,9 +30,10 @@ def _write_corpus(root: Path, rng: random.Random, n_docs: int) -> None:
 def _rank_bm25_view(db: Path, params: BuildParams) -> tuple[list[int], list[list[str]]]:
     """The live chunks in id order and their tokens, computed the way the build computes them."""
     conn = sqlite3.connect(db)
-    rows = conn.execute(
-        "SELECT c.id, substr(d.text, c.start + 1, c.end - c.start), d.title FROM chunks c "
-        "JOIN documents d ON d.id = c.doc ORDER BY c.id").fetchall()
+    texts = store.TextReader(conn)
+    rows = [(cid, texts.text(block, at, size)[start:end], title) for cid, start, end, block, at, size, title in conn.execute(
+        "SELECT c.id, c.start, c.end, d.block, d.at, d.size, d.title FROM chunks c "
+        "JOIN documents d ON d.id = c.doc ORDER BY c.id")]
     conn.close()
     return [r[0] for r in rows], [chunk_terms(r[1], r[2], params)[1] for r in rows]
 
@@ -271,8 +272,8 @@ def _assert_bounds_hold(db: Path) -> None:
     conn = sqlite3.connect(db)
     try:
         for cb, tb, max_tf, min_len in conn.execute("SELECT chunks, tfs, max_tf, min_len FROM postings"):
-            ids = np.frombuffer(cb, np.uint32)
-            pl = PostingList(0, ids, store.unpack_tfs(tb, len(ids)), 2.5, max_tf, min_len)
+            ids, tfs = codec.unpack_postings(cb, tb)
+            pl = PostingList(0, ids, tfs, 2.5, max_tf, min_len)
             assert pl.tfs.max() == max_tf
             contrib = term_weights(pl.tfs, s.norms[pl.ids], pl.weight, s.params)
             assert contrib.max() <= upper_bound(pl, s.stats, s.params) * (1 + 1e-12)
@@ -359,8 +360,9 @@ def test_maxscore_equals_exhaustive_after_a_merge(tmp_path):
     assert _assert_rank_exact(db, rng, n_queries=30) > 5
 
 
-def test_rows_with_large_term_frequencies_keep_two_byte_tfs(tmp_path):
-    """Rows whose max tf fits a byte store one byte a posting; a tf of 300 keeps two, exactly."""
+def test_rows_with_large_term_frequencies_round_trip(tmp_path):
+    """Term frequencies above 1 live in a row's second varint stream: a tf of 300 comes back exactly
+    (as two bytes in memory), a row of tf 1 only has none, and ranking stays exact."""
     rng = random.Random(66)
     corpus = tmp_path / "c"
     _zipf_corpus(corpus, rng, 60)
@@ -369,10 +371,12 @@ def test_rows_with_large_term_frequencies_keep_two_byte_tfs(tmp_path):
     db = tmp_path / "i.db"
     build_index([corpus], db, params=params)
     conn = sqlite3.connect(db)
-    widths = {t: len(tb) * 4 // len(cb) for t, cb, tb in conn.execute(
+    rows = {t: (tb, codec.unpack_postings(cb, tb)[1]) for t, cb, tb in conn.execute(
         "SELECT t.term, p.chunks, p.tfs FROM postings p JOIN terms t ON t.id = p.term")}
     conn.close()
-    assert widths["w7x"] == 2 and widths["w8x"] == 1
+    assert rows["w7x"][1].max() == 300 and rows["w7x"][1].dtype == np.uint16
+    assert 3 in rows["w8x"][1].tolist() and rows["w8x"][1].max() <= 255 and rows["w8x"][1].dtype == np.uint8
+    assert any(tb == b"" for tb, _ in rows.values())
     _assert_bounds_hold(db)
     _assert_parity(db, params, rng, params.k1, params.b)
     assert _assert_rank_exact(db, rng, n_queries=10) >= 0
