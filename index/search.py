@@ -488,8 +488,11 @@ class Searcher:
         return out
 
     def _passage(self, block: int, at: int, size: int, start: int, end: int) -> str:
-        with self.snapshot():
-            return self._text(block, at, size)[start:end]
+        text = self._texts.cached(block, at)
+        if text is None:
+            with self.snapshot():
+                text = self._text(block, at, size)
+        return text[start:end]
 
     def _text(self, block: int, at: int, size: int) -> str:
         """A document's stored text; "" if its block is damaged, so the passage's digest check

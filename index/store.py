@@ -21,7 +21,6 @@ import os
 import sqlite3
 import threading
 import time
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -248,26 +247,44 @@ def release_text(conn: sqlite3.Connection, block: int) -> None:
 
 
 class TextReader:
-    """Document texts from `texts`, keeping the most recently used decompressed blocks (a question's
-    passages often share blocks: neighbouring records, one long document)."""
+    """Document texts from `texts`, keeping recently read decompressed blocks and decoded texts
+    (oldest dropped first): a question reads dozens of passages, often of the same few documents
+    (one long article, neighbouring records), and decoding a whole document per passage cost more
+    than the rest of the answer on a small corpus. Block ids are never reused, so nothing cached
+    can go stale: a block deleted since reads as missing."""
 
     def __init__(self, conn: sqlite3.Connection, keep_bytes: int = 32 * 2**20) -> None:
         self._conn = conn
         self._keep = keep_bytes
-        self._blocks: OrderedDict[int, bytes] = OrderedDict()
+        self._blocks: dict[int, bytes] = {}
         self._bytes = 0
+        self._texts: dict[tuple[int, int], str] = {}
+        self._chars = 0
         self._lock = threading.Lock()
+
+    def cached(self, block: int, at: int) -> str | None:
+        """The text at (block, at) if it is in memory (no lock, no query: the common case)."""
+        return self._texts.get((block, at))
 
     def text(self, block: int, at: int, size: int) -> str:
         """The text at (block, at, size); ValueError if the block is missing or damaged."""
-        return codec.decode_text(self._block(block)[at:at + size])
+        key = (block, at)
+        text = self._texts.get(key)
+        if text is not None:
+            return text
+        text = codec.decode_text(self._block(block)[at:at + size])
+        with self._lock:
+            if key not in self._texts:
+                self._texts[key] = text
+                self._chars += len(text)
+            while self._chars > self._keep and len(self._texts) > 1:
+                self._chars -= len(self._texts.pop(next(iter(self._texts))))
+        return text
 
     def _block(self, block: int) -> bytes:
-        with self._lock:
-            data = self._blocks.get(block)
-            if data is not None:
-                self._blocks.move_to_end(block)
-                return data
+        data = self._blocks.get(block)
+        if data is not None:
+            return data
         row = self._conn.execute("SELECT data FROM texts WHERE id = ?", (block,)).fetchone()
         if row is None:
             raise ValueError(f"text block {block} is missing")
@@ -277,7 +294,7 @@ class TextReader:
                 self._blocks[block] = data
                 self._bytes += len(data)
             while self._bytes > self._keep and len(self._blocks) > 1:
-                self._bytes -= len(self._blocks.popitem(last=False)[1])
+                self._bytes -= len(self._blocks.pop(next(iter(self._blocks))))
         return data
 
 
