@@ -246,6 +246,25 @@ def release_text(conn: sqlite3.Connection, block: int) -> None:
     conn.execute("DELETE FROM texts WHERE id = ? AND docs <= 0", (block,))
 
 
+class _Bounded:
+    """A dict of at most `limit` units (bytes, characters) of values, oldest dropped first."""
+
+    def __init__(self, limit: int) -> None:
+        self.items: dict = {}
+        self.used = 0
+        self.limit = limit
+        self.lock = threading.Lock()
+
+    def put(self, key, value):
+        with self.lock:
+            if key not in self.items:
+                self.items[key] = value
+                self.used += len(value)
+            while self.used > self.limit and len(self.items) > 1:
+                self.used -= len(self.items.pop(next(iter(self.items))))
+        return value
+
+
 class TextReader:
     """Document texts from `texts`, keeping recently read decompressed blocks and decoded texts
     (oldest dropped first): a question reads dozens of passages, often of the same few documents
@@ -255,46 +274,27 @@ class TextReader:
 
     def __init__(self, conn: sqlite3.Connection, keep_bytes: int = 32 * 2**20) -> None:
         self._conn = conn
-        self._keep = keep_bytes
-        self._blocks: dict[int, bytes] = {}
-        self._bytes = 0
-        self._texts: dict[tuple[int, int], str] = {}
-        self._chars = 0
-        self._lock = threading.Lock()
+        self._blocks = _Bounded(keep_bytes)
+        self._texts = _Bounded(keep_bytes)
 
     def cached(self, block: int, at: int) -> str | None:
         """The text at (block, at) if it is in memory (no lock, no query: the common case)."""
-        return self._texts.get((block, at))
+        return self._texts.items.get((block, at))
 
     def text(self, block: int, at: int, size: int) -> str:
         """The text at (block, at, size); ValueError if the block is missing or damaged."""
-        key = (block, at)
-        text = self._texts.get(key)
-        if text is not None:
-            return text
-        text = codec.decode_text(self._block(block)[at:at + size])
-        with self._lock:
-            if key not in self._texts:
-                self._texts[key] = text
-                self._chars += len(text)
-            while self._chars > self._keep and len(self._texts) > 1:
-                self._chars -= len(self._texts.pop(next(iter(self._texts))))
+        text = self._texts.items.get((block, at))
+        if text is None:
+            text = self._texts.put((block, at), codec.decode_text(self._block(block)[at:at + size]))
         return text
 
     def _block(self, block: int) -> bytes:
-        data = self._blocks.get(block)
-        if data is not None:
-            return data
-        row = self._conn.execute("SELECT data FROM texts WHERE id = ?", (block,)).fetchone()
-        if row is None:
-            raise ValueError(f"text block {block} is missing")
-        data = codec.unpack_text_block(row[0])
-        with self._lock:
-            if block not in self._blocks:
-                self._blocks[block] = data
-                self._bytes += len(data)
-            while self._bytes > self._keep and len(self._blocks) > 1:
-                self._bytes -= len(self._blocks.pop(next(iter(self._blocks))))
+        data = self._blocks.items.get(block)
+        if data is None:
+            row = self._conn.execute("SELECT data FROM texts WHERE id = ?", (block,)).fetchone()
+            if row is None:
+                raise ValueError(f"text block {block} is missing")
+            data = self._blocks.put(block, codec.unpack_text_block(row[0]))
         return data
 
 
