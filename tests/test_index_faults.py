@@ -484,6 +484,37 @@ def test_index_with_tables_of_an_older_schema_is_rebuilt_by_index_build(db: Path
         s.close()
 
 
+def test_index_of_schema_12_gets_the_compressed_tables(db: Path, corpus: Path) -> None:
+    """An index of the last uncompressed format (documents.text, WITHOUT ROWID postings, an index
+    on chunks.doc) is rebuilt into the current one: texts in blocks, a rowid postings table, no
+    leftover index, and quotes read back exactly."""
+    conn = sqlite3.connect(str(db))
+    for table in ("documents", "postings", "texts"):
+        conn.execute(f"DROP TABLE {table}")
+    conn.execute("CREATE TABLE documents (id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, source TEXT, "
+                 "text TEXT, n_chunks INTEGER, file INTEGER)")
+    conn.execute("CREATE TABLE postings (term INTEGER NOT NULL, segment INTEGER NOT NULL, chunks BLOB NOT NULL, "
+                 "tfs BLOB NOT NULL, max_tf INTEGER NOT NULL, min_len INTEGER NOT NULL, "
+                 "PRIMARY KEY (term, segment)) WITHOUT ROWID")
+    conn.execute("CREATE INDEX idx_chunks_doc ON chunks (doc)")
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (json.dumps("12"),))
+    conn.commit()
+    conn.close()
+    out = run_index("build", "--db", str(db), str(corpus))
+    assert out.returncode == 0 and "full rebuild" in out.stdout, out.stdout + out.stderr
+    conn = sqlite3.connect(str(db))
+    sql = dict(conn.execute("SELECT name, sql FROM sqlite_master"))
+    conn.close()
+    assert "WITHOUT ROWID" not in sql["postings"].upper() and "idx_chunks_doc" not in sql
+    assert "block" in sql["documents"] and "texts" in sql
+    s = Searcher.open(db)
+    try:
+        hit = s.search("harbor bridge", 1)[0]
+        assert (corpus / hit.source).read_text(encoding="utf-8")[hit.start:hit.end] == hit.text
+    finally:
+        s.close()
+
+
 def test_switching_a_new_index_to_wal_waits_for_another_process_doing_it(tmp_path: Path) -> None:
     """Two builds creating the same new index race to switch it to WAL; SQLite answers the loser
     "database is locked" at once, which used to surface as "could not write the index"."""
