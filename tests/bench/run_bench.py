@@ -571,6 +571,17 @@ class Bench:
                              "args": {k: str(v) for k, v in vars(self.args).items()}}
 
 
+def byte_compile(root: Path) -> None:
+    """Write the .pyc files of `index/` and `bot/` under `root`, as installing a package does: with
+    PYTHONDONTWRITEBYTECODE set (this machine sets it) no process writes them, and every cold
+    start would compile Verbatim's ~9k lines from source (~0.08 s) while the peers, installed
+    in site-packages, start from their .pyc files."""
+    import compileall
+
+    for name in ("index", "bot"):
+        compileall.compile_dir(str(root / name), quiet=1)
+
+
 def snapshot(work: Path, rev: str) -> Path:
     """Export `index/` and `bot/` of one commit (git archive, no change to the checkout) and make
     every child import them: Verbatim's code keeps changing while a long run goes on."""
@@ -582,6 +593,7 @@ def snapshot(work: Path, rev: str) -> Path:
         archive = subprocess.run(["git", "-C", str(REPO), "archive", sha, "index", "bot"], capture_output=True,
                                  check=True).stdout
         subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    byte_compile(dest)
     os.environ["VERBATIM_BENCH_SRC"] = str(dest)
     os.environ["VERBATIM_BENCH_REV"] = sha
     return dest
@@ -641,6 +653,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.child:
         return child_main(args.child, args.child_out)
     args.work.mkdir(parents=True, exist_ok=True)
+    if not args.snapshot:
+        byte_compile(REPO)
     if args.snapshot:
         src = snapshot(args.work, args.snapshot)
         print("measuring Verbatim from", src, flush=True)
