@@ -80,8 +80,9 @@ class SearchHit:
 
     @cached_property
     def text(self) -> str:
-        """The passage, read from the index on first use: texts are stored compressed, and a caller
-        that only needs ids, offsets and scores (a benchmark, a ranking test) never pays for them."""
+        """The passage, read from the index on first use (while its Searcher is open): texts are
+        stored compressed, and a caller that only needs ids, offsets and scores (a benchmark, a
+        ranking test) never pays for them."""
         return self.read_text() if self.read_text is not None else ""
 
 

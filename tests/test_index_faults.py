@@ -472,14 +472,21 @@ def test_index_with_tables_of_an_older_schema_is_rebuilt_by_index_build(db: Path
     conn = sqlite3.connect(str(db))
     conn.execute("DROP TABLE files")
     conn.execute("CREATE TABLE files (path TEXT PRIMARY KEY, signature TEXT, docs INTEGER) WITHOUT ROWID")
-    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (json.dumps("11"),))
+    assert _rebuilt_from_old_schema(conn, "11", db, corpus)
+
+
+def _rebuilt_from_old_schema(conn: sqlite3.Connection, version: str, db: Path, corpus: Path):
+    """Stamp the index as `version`, run `python -m index build` on it: a full rebuild must follow.
+    Returns the top hit for "harbor bridge" from the rebuilt index as (source, start, end, text)."""
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (json.dumps(version),))
     conn.commit()
     conn.close()
     out = run_index("build", "--db", str(db), str(corpus))
     assert out.returncode == 0 and "full rebuild" in out.stdout, out.stdout + out.stderr
     s = Searcher.open(db)
     try:
-        assert s.search("harbor bridge", 3)
+        hit = s.search("harbor bridge", 1)[0]
+        return hit.source, hit.start, hit.end, hit.text
     finally:
         s.close()
 
@@ -497,22 +504,13 @@ def test_index_of_schema_12_gets_the_compressed_tables(db: Path, corpus: Path) -
                  "tfs BLOB NOT NULL, max_tf INTEGER NOT NULL, min_len INTEGER NOT NULL, "
                  "PRIMARY KEY (term, segment)) WITHOUT ROWID")
     conn.execute("CREATE INDEX idx_chunks_doc ON chunks (doc)")
-    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (json.dumps("12"),))
-    conn.commit()
-    conn.close()
-    out = run_index("build", "--db", str(db), str(corpus))
-    assert out.returncode == 0 and "full rebuild" in out.stdout, out.stdout + out.stderr
+    source, start, end, text = _rebuilt_from_old_schema(conn, "12", db, corpus)
+    assert (corpus / source).read_text(encoding="utf-8")[start:end] == text
     conn = sqlite3.connect(str(db))
     sql = dict(conn.execute("SELECT name, sql FROM sqlite_master"))
     conn.close()
     assert "WITHOUT ROWID" not in sql["postings"].upper() and "idx_chunks_doc" not in sql
     assert "block" in sql["documents"] and "texts" in sql
-    s = Searcher.open(db)
-    try:
-        hit = s.search("harbor bridge", 1)[0]
-        assert (corpus / hit.source).read_text(encoding="utf-8")[hit.start:hit.end] == hit.text
-    finally:
-        s.close()
 
 
 def test_switching_a_new_index_to_wal_waits_for_another_process_doing_it(tmp_path: Path) -> None:
