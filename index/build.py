@@ -522,7 +522,7 @@ class _Writer:
             lo, hi = self.file_spans.get(fid, (doc_row, doc_row))
             self.file_spans[fid] = (min(lo, doc_row), max(hi, doc_row))
         self.doc_rows.append(
-            (doc_row, doc.doc_id, source, "", title, date, doc.url, publisher, fingerprint, doc.text,
+            (doc_row, doc.doc_id, source, "", title, date, doc.url, publisher, fingerprint, codec.encode_text(doc.text),
              getattr(doc, "body_start", 0), n_chunks, self.next_chunk, None if meta_json == "{}" else meta_json,
              getattr(doc, "path", None), fid))
         return doc_row
@@ -564,7 +564,7 @@ class _Writer:
         Texts go into compressed blocks; unless `final`, the documents of a last, not yet full block
         wait for the next call (a block of a few records compresses poorly)."""
         if self.doc_rows:
-            raws = [codec.encode_text(r[9]) for r in self.doc_rows]
+            raws = [r[9] for r in self.doc_rows]  # encoded once, in `_doc_row`: held-back rows come round again
             groups = codec.group_texts([len(r) for r in raws])
             if not final and sum(len(raws[i]) for i in groups[-1]) < codec.TEXT_BLOCK_BYTES:
                 groups.pop()

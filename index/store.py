@@ -35,8 +35,6 @@ SCHEMA_VERSION = "13"  # 6: postings rows carry max_tf and min_len (MaxScore bou
 # from surface words; 11: `files` (input files' signatures) and documents.file; 12: documents.file is
 # the files row's id (a path string per document was 140 MB at a million); 13: texts in compressed
 # blocks (`texts`), postings as varint streams (1.08 GB -> under bm25s's size at a million chunks)
-CHUNK_DTYPE = np.uint32
-TF_DTYPE = np.uint16
 
 
 def text_digest(text: str) -> int:
