@@ -109,6 +109,7 @@ class PostingList:
     max_tf: int          # largest tf in the row        } bound any chunk's contribution
     min_len: int         # shortest chunk in the row    } under the current avgdl
     impacts: np.ndarray | None = None  # float32 tf-parts for the compiled kernel (index.kernel)
+    bits: tuple[np.ndarray, np.ndarray] | None = None  # a long row as a bitmap with ranks (index.kernel)
 
 
 def upper_bound(pl: PostingList, stats: CorpusStats, params: Bm25Params) -> float:
@@ -193,13 +194,25 @@ def _distinct(ids: np.ndarray, slot: np.ndarray) -> np.ndarray:
     return ids[slot[ids] == n]
 
 
+def holding_any(seed: np.ndarray, rows: list[np.ndarray], flag: np.ndarray) -> np.ndarray:
+    """The chunks of `seed` (sorted, distinct) found in any of `rows`, sorted: one pass over the
+    rows against marks in `flag` (a dense bool scratch array, False on entry and exit)."""
+    flag[seed] = True
+    try:
+        both = rows[0][flag[rows[0]]] if len(rows) == 1 else np.unique(np.concatenate([r[flag[r]] for r in rows]))
+    finally:
+        flag[seed] = False
+    return both
+
+
 def seed_chunks(lists: list[PostingList], k: int, live: np.ndarray, flag: np.ndarray,
-                narrow: int | None = None) -> np.ndarray | None:
+                narrow: int | None = None, intersect=None) -> np.ndarray | None:
     """MaxScore's seed (step 1 of `maxscore_top_k`): the live chunks of the rarest term(s), enough
     to hold >= SEED_FACTOR x k postings — or, when that list is long (> `narrow` x k), only those of
     its chunks that also hold the next rarest term (the likely top scorers, far fewer to score).
     Sorted, distinct. None when there is nothing to prune (every list needed) or fewer than k.
-    `flag` is a dense bool scratch array, False on entry and exit."""
+    `flag` is a dense bool scratch array, False on entry and exit. `intersect(seed, group)` finds
+    the seed chunks in the next term's rows (`holding_any` unless a faster one is given)."""
     groups: dict[int, list[PostingList]] = {}
     for pl in lists:
         groups.setdefault(pl.term, []).append(pl)
@@ -220,12 +233,10 @@ def seed_chunks(lists: list[PostingList], k: int, live: np.ndarray, flag: np.nda
     if len(seed) < k:
         return None
     if len(seed) > (SEED_NARROW if narrow is None else narrow) * k and len(parts) == len(ordered[0]):
-        flag[seed] = True
-        nxt = ordered[1][0].ids if len(ordered[1]) == 1 else np.concatenate([pl.ids for pl in ordered[1]])
-        both = nxt[flag[nxt]]
-        flag[seed] = False
+        both = intersect(seed, ordered[1]) if intersect is not None \
+            else holding_any(seed, [pl.ids for pl in ordered[1]], flag)
         if len(both) >= SEED_FACTOR * k:
-            seed = np.sort(both)
+            seed = both
     return seed
 
 

@@ -31,6 +31,12 @@ _UNSET = object()
 MAX_QUERY_TERMS = 64  # a 400-word question keeps its 64 rarest... first terms; beyond that adds noise and cost
 
 
+def _row_bytes(row: list) -> int:
+    """Memory held by a cached postings row: ids, tfs, and impacts and bitmap once derived."""
+    return row[0].nbytes + row[1].nbytes + (row[4].nbytes if row[4] is not None else 0) \
+        + (row[5][0].nbytes + row[5][1].nbytes if row[5] is not None else 0)
+
+
 @dataclass(frozen=True)
 class QueryAnalysis:
     terms: list[str]                       # scored terms, repeats kept (rank-bm25 semantics)
@@ -319,16 +325,16 @@ class Searcher:
             tid, df = known[term]
             w_idf = idf(self.stats, self.params, df) * repeat
             for row in rows.get(tid, ()):
-                ids, tfs, max_tf, min_len, impacts = row
-                if ranker is not None and impacts is None:
-                    impacts = row[4] = ranker.impacts(ids, tfs, self.norms, self.params.k1)
+                if ranker is not None and row[4] is None:
+                    added = self._derive(row, ranker)
                     if self._row_cache.get(tid) is rows[tid]:  # counted only while it is cached
-                        self._row_cache_bytes += impacts.nbytes
-                out.append(PostingList(pos, ids, tfs, w_idf, max_tf, min_len, impacts))
+                        self._row_cache_bytes += added
+                ids, tfs, max_tf, min_len, impacts, bits = row
+                out.append(PostingList(pos, ids, tfs, w_idf, max_tf, min_len, impacts, bits))
         return out
 
     def _rows(self, tids: list[int]) -> dict[int, tuple]:
-        """term id -> its postings rows [ids, tfs, max tf, min length, impacts or None] in segment
+        """term id -> its postings rows [ids, tfs, max tf, min length, impacts, bitmap] in segment
         order. Rows are kept in memory (up to `config.postings_cache_bytes()`, oldest dropped first): frequent
         terms recur in question after question, and reading a long row out of SQLite's overflow
         pages costs more than scoring it. The cache is emptied whenever the index is reloaded (a
@@ -345,16 +351,22 @@ class Searcher:
                 f"SELECT term, chunks, tfs, max_tf, min_len FROM postings WHERE term IN ({marks}) "
                 "ORDER BY term, segment", missing):
             ids, tfs = codec.unpack_postings(cb, tb)
-            fetched.setdefault(tid, []).append([ids, tfs, max_tf, min_len, None])
+            fetched.setdefault(tid, []).append([ids, tfs, max_tf, min_len, None, None])
             size += ids.nbytes + tfs.nbytes
         for tid, got in fetched.items():
             out[tid] = cache[tid] = tuple(got)
         self._row_cache_bytes += size
         while self._row_cache_bytes > self._cache_limit and cache:
             old = cache.pop(next(iter(cache)))
-            self._row_cache_bytes -= sum(r[0].nbytes + r[1].nbytes + (r[4].nbytes if r[4] is not None else 0)
-                                         for r in old)
+            self._row_cache_bytes -= sum(_row_bytes(r) for r in old)
         return out
+
+    def _derive(self, row: list, ranker: "kernel.CompiledRanker") -> int:
+        """Fill in a cached row's impacts and (long rows) bitmap for the compiled kernel; returns
+        the bytes added."""
+        row[4] = ranker.impacts(row[0], row[1], self.norms, self.params.k1)
+        row[5] = ranker.bits(row[0])
+        return _row_bytes(row) - row[0].nbytes - row[1].nbytes
 
     def preload(self, batch_bytes: int = 8 * 2**20) -> int:
         """Read postings rows into the cache (with their impacts once the compiled kernel is
@@ -369,7 +381,7 @@ class Searcher:
         with self.snapshot():
             version = self._version
             order = self._conn.execute("SELECT id, df FROM terms ORDER BY df DESC, id").fetchall()
-        per_posting = 9 if self._want_compiled else 5  # chunk id + tf (+ float32 impact)
+        per_posting = 9 if self._want_compiled else 5  # chunk id + tf (+ float32 impact; bitmaps not foreseen)
         loaded = 0
         pos = 0
         while pos < len(order):
@@ -395,8 +407,7 @@ class Searcher:
                     for tid in batch:
                         for row in rows.get(tid, ()):
                             if row[4] is None:
-                                row[4] = self._compiled.impacts(row[0], row[1], self.norms, self.params.k1)
-                                self._row_cache_bytes += row[4].nbytes
+                                self._row_cache_bytes += self._derive(row, self._compiled)
                 loaded += sum(len(rows.get(tid, ())) for tid in batch)
         return loaded
 

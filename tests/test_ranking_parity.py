@@ -202,6 +202,9 @@ def _assert_rank_exact(db: Path, rng: random.Random, n_queries: int = 60) -> int
                     got = ranker.maxscore(s.posting_lists(q, ranker), k, s.norms, s.live, s.stats, s.params)
                     assert got is None or got == want, (q, k)
                     compiled_pruned += got is not None
+                    narrowed = ranker.maxscore(s.posting_lists(q, ranker), k, s.norms, s.live, s.stats, s.params,
+                                               narrow=1)  # seed from the two rarest terms' overlap
+                    assert narrowed is None or narrowed == want, (q, k)
                     assert not ranker.acc.any() and not ranker.flag.any()  # scratch left clean
                 got = maxscore_top_k(s.posting_lists(q), k, s.norms, s.live, s._acc, s._flag, s._slot, s.stats,
                                      s.params)
@@ -261,6 +264,44 @@ def test_compiled_kernel_is_exact_where_float32_impacts_order_chunks_wrongly():
     stats = CorpusStats(8, 8 * 10, 1.0)
     got = ranker.maxscore(lists + [row(2, [1, 3, 5, 6, 7], 0.01)], 1, norms, live, stats, params)
     assert got is None or got[0][0] == 5
+
+
+@pytest.mark.skipif(not COMPILED, reason="numba not compiling here")
+@pytest.mark.parametrize("seed", range(6))
+def test_row_bitmaps_find_the_same_postings_as_the_ids(seed):
+    """A long row's bitmap (`CompiledRanker.bits`) answers "is chunk c in the row, at which
+    position" exactly as a search of its ids does: intersections, exact sums and impact sums
+    through it equal the ones through the ids, at word edges (ids 0, 63, 64, n - 1) too."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(65, 5_000))
+    ranker = kernel.CompiledRanker(n)
+    density = rng.uniform(1 / kernel.BITS_DENSITY, 1.0)
+    ids = np.unique(np.concatenate([rng.choice(n, int(n * density), replace=False),
+                                    [0, 63, 64, n - 1]])).astype(np.uint32)
+    dtype = np.uint16 if seed % 2 else np.uint8
+    tfs = rng.integers(1, np.iinfo(dtype).max, len(ids)).astype(dtype)
+    bits = ranker.bits(ids)
+    assert bits is not None and ranker.bits(ids[: n // kernel.BITS_DENSITY - 1]) is None  # short rows: none
+    words, ranks = bits
+    assert int(np.unpackbits(words.view(np.uint8)).sum()) == len(ids)
+    cand = np.unique(rng.integers(0, n, int(rng.integers(1, n)))).astype(np.int64)
+    fn = ranker.fn
+    out_bits, out_ids = np.empty(len(cand), np.int64), np.empty(len(cand), np.int64)
+    found = out_bits[:fn.intersect_bits(cand, words, out_bits)]
+    assert found.tolist() == out_ids[:fn.intersect(cand, ids, out_ids)].tolist() \
+        == np.intersect1d(cand, ids).tolist()
+    norms = rng.uniform(0.3, 3.0, n)
+    a, b = np.zeros(len(cand)), np.zeros(len(cand))
+    fn.probe_add_bits(cand, a, words, ranks, tfs, norms, 1.3, 1.9)
+    fn.probe_add(cand, b, ids, tfs, norms, 1.3, 1.9)
+    assert a.tolist() == b.tolist() and (a > 0).sum() == len(found)
+    vals = ranker.impacts(ids, tfs, norms, 0.9)
+    ranker.fn.probe_bits(cand, ranker.acc, words, ranks, vals, 2.0)
+    via_bits = ranker.acc.copy()
+    ranker.acc[:] = 0
+    ranker.fn.probe_dense(cand, ranker.acc, ranker.flag, ids, vals, 2.0)
+    assert via_bits.tolist() == ranker.acc.tolist() and np.count_nonzero(via_bits) == len(found)
+    ranker.acc[:] = 0
 
 
 def _assert_bounds_hold(db: Path) -> None:
