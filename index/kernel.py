@@ -182,13 +182,12 @@ def _functions():
                 out[c] += weight * (tf * k1p1 / (tf + norms[x]))
 
     @numba.njit(cache=True, nogil=True, boundscheck=False)
-    def probe_bits(cand, acc, words, ranks, vals, weight):
+    def probe_bits(cand, sc, words, ranks, vals, weight):
         # probe_dense through the row's bitmap
         for j in range(cand.shape[0]):
-            x = cand[j]
-            p = position(words, ranks, x)
+            p = position(words, ranks, cand[j])
             if p >= 0:
-                acc[x] += weight * vals[p]
+                sc[j] += weight * vals[p]
 
     @numba.njit(cache=True, nogil=True, boundscheck=False)
     def intersect_bits(a, words, out):
@@ -275,34 +274,34 @@ def _functions():
         return kept
 
     @numba.njit(cache=True, nogil=True, boundscheck=False)
-    def keep_one_row(ids, vals, weight, live, threshold, acc, out_ids):
+    def keep_one_row(ids, vals, weight, live, threshold, out_ids, out_scores):
         # keep_reaching for a single essential row, without the scatter: its live chunks whose
-        # contribution reaches the threshold, in row order (ascending), with it stored in acc
+        # contribution reaches the threshold, in row order (ascending), with that contribution
         m = 0
         for j in range(ids.shape[0]):
             i = ids[j]
             s = weight * vals[j]
             if s >= threshold and live[i]:
-                acc[i] = s
                 out_ids[m] = i
+                out_scores[m] = s
                 m += 1
         return m
 
     @numba.njit(cache=True, nogil=True, boundscheck=False)
-    def prune(cand, n, acc, k, theta, tol, left, positive):
-        # ranking.prune_candidates in place on cand[:n]: returns (new n, theta)
+    def prune(cand, sc, n, k, theta, tol, left, positive):
+        # ranking.prune_candidates in place on (cand, sc)[:n]: returns (new n, theta)
         if positive and n >= k:
             best = np.empty(k)
             count = 0
             for t in range(n):
-                count = keep_best(best, count, k, acc[cand[t]])
+                count = keep_best(best, count, k, sc[t])
             theta = max(theta, best[k - 1] - tol)
         cut = theta - tol - left
         m = 0
         for t in range(n):
-            c = cand[t]
-            if acc[c] >= cut:
-                cand[m] = c
+            if sc[t] >= cut:
+                cand[m] = cand[t]
+                sc[m] = sc[t]
                 m += 1
         return m, theta
 
@@ -323,31 +322,34 @@ def _functions():
                 break
 
     @numba.njit(cache=True, nogil=True, boundscheck=False)
-    def keep_reaching(acc, flag, touched, n_touched, live, threshold, out_ids):
-        # touched live chunks whose partial score reaches the threshold; the others' scratch is
-        # reset here, the kept ones' partial scores stay in acc for the probes (caller resets them)
+    def keep_reaching(acc, flag, touched, n_touched, live, threshold, out_ids, out_scores):
+        # touched live chunks whose partial score reaches the threshold, with that score, into
+        # contiguous arrays (the probes then read and write them in order instead of gathering
+        # from the dense accumulator); the scratch is reset for every touched chunk
         m = 0
         for t in range(n_touched):
             i = touched[t]
             flag[i] = 0
-            if live[i] and acc[i] >= threshold:
+            s = acc[i]
+            acc[i] = 0.0
+            if live[i] and s >= threshold:
                 out_ids[m] = i
+                out_scores[m] = s
                 m += 1
-            else:
-                acc[i] = 0.0
         return m
 
     @numba.njit(cache=True, nogil=True, boundscheck=False)
-    def probe_dense(cand, acc, flag, ids, vals, weight):
-        # acc[c] += weight * impact for every candidate c the row holds. Few candidates against a
-        # long row: a binary search each; otherwise one pass over the row against candidate marks
+    def probe_dense(cand, sc, acc, flag, ids, vals, weight):
+        # sc[j] += weight * impact for every candidate cand[j] the row holds. Few candidates
+        # against a long row: a binary search each; otherwise one pass over the row against
+        # candidate marks, summing into the (zeroed, and left zeroed) dense acc
         n = ids.shape[0]
         if cand.shape[0] * 16 < n:
             for j in range(cand.shape[0]):
                 x = cand[j]
                 a = lower_bound(ids, 0, n, x)
                 if a < n and ids[a] == x:
-                    acc[x] += weight * vals[a]
+                    sc[j] += weight * vals[a]
             return
         for j in range(cand.shape[0]):
             flag[cand[j]] = 1
@@ -356,7 +358,10 @@ def _functions():
             if flag[i]:
                 acc[i] += weight * vals[p]
         for j in range(cand.shape[0]):
-            flag[cand[j]] = 0
+            x = cand[j]
+            flag[x] = 0
+            sc[j] += acc[x]
+            acc[x] = 0.0
 
     try:  # compile (or load from the on-disk cache) now, for both stored tf widths
         acc = np.zeros(4, dtype=np.float32)
@@ -373,15 +378,13 @@ def _functions():
                 impacts(row_ids, tfs, norms, 2.0, vals)
                 probe_add(np.array([1, 2], dtype=np.int64), np.zeros(2), row_ids, tfs, norms, 1.0, 2.0)
                 n = scatter(acc, flag, touched, 0, row_ids, vals, 1.0)
-                keep_reaching(acc, flag, touched, n, live, 0.0, np.zeros(4, np.int64))
-                probe_dense(np.array([1], np.int64), acc, flag, row_ids, vals, 1.0)
-                probe_dense(np.array([1, 3], np.int64), acc, flag, row_ids[:1], vals[:1], 1.0)
+                keep_reaching(acc, flag, touched, n, live, 0.0, np.zeros(4, np.int64), np.zeros(4))
+                probe_dense(np.array([1], np.int64), np.zeros(1), acc, flag, row_ids, vals, 1.0)
+                probe_dense(np.array([1, 3], np.int64), np.zeros(2), acc, flag, row_ids[:1], vals[:1], 1.0)
         n = scatter(acc, flag, touched, 0, ids, vals, 1.0)
         near_top(acc, flag, touched, n, live, 1, 0.0, np.zeros(4, np.int64), np.zeros(4))
         n = scatter(acc, flag, touched, 0, ids, vals, 1.0)
-        keep_reaching(acc, flag, touched, n, live, 0.0, np.zeros(4, np.int64))
-        probe_dense(np.array([1], np.int64), acc, flag, ids, vals, 1.0)
-        probe_dense(np.array([1, 3], np.int64), acc, flag, ids[:1], vals[:1], 1.0)
+        keep_reaching(acc, flag, touched, n, live, 0.0, np.zeros(4, np.int64), np.zeros(4))
         kth_largest(np.array([1.0, 2.0]), 1)
         for a in (ids, stored):
             for b in (ids, stored):
@@ -391,11 +394,11 @@ def _functions():
             intersect_bits(a, words, np.zeros(2, np.uint32))
         for tfs in (np.array([1, 2], dtype=np.uint8), np.array([1, 2], dtype=np.uint16)):
             probe_add_bits(np.array([1, 2], np.int64), np.zeros(2), words, ranks, tfs, norms, 1.0, 2.0)
-        probe_bits(np.array([1, 2], np.int64), acc, words, ranks, vals, 1.0)
+        probe_bits(np.array([1, 2], np.int64), np.zeros(2), words, ranks, vals, 1.0)
         for row_ids in (ids, stored):
-            keep_one_row(row_ids, vals, 1.0, live, 0.0, acc, np.zeros(4, np.int64))
+            keep_one_row(row_ids, vals, 1.0, live, 0.0, np.zeros(4, np.int64), np.zeros(4))
         for positive in (True, False):
-            prune(np.array([1, 3], np.int64), 2, acc, 1, 0.0, 0.0, 0.0, positive)
+            prune(np.array([1, 3], np.int64), np.zeros(2), 2, 1, 0.0, 0.0, 0.0, positive)
         acc[:] = 0.0
     except Exception:  # noqa: BLE001 - any compiler failure means "use numpy", never a failed query
         return None
@@ -526,30 +529,26 @@ class CompiledRanker:
         acc, flag = self.acc, self.flag
         vals = self._impacts_of(lists, norms, params.k1)
         cut = theta - tol - rest
+        cand, sc = self.out_ids, self.out_scores
         if len(ess_idx) == 1:  # nothing to sum: keep the row's chunks that reach the cut directly
             i = ess_idx[0]
-            n = fn.keep_one_row(lists[i].ids, vals[i], lists[i].weight, live, cut, acc, self.out_ids)
+            n = fn.keep_one_row(lists[i].ids, vals[i], lists[i].weight, live, cut, cand, sc)
         else:
             n = 0
             for i in ess_idx:
                 n = fn.scatter(acc, flag, self.touched, n, lists[i].ids, vals[i], lists[i].weight)
-            n = fn.keep_reaching(acc, flag, self.touched, n, live, cut, self.out_ids)
-        kept = self.out_ids[:n]
-        cand = kept.copy()
-        try:
-            positive = all(pl.weight > 0 for pl in lists)
-            left = rest
-            for i in reversed(non_idx):
-                if n <= k:
-                    break
-                n, theta = fn.prune(cand, n, acc, k, theta, tol, left, positive)
-                pl = lists[i]
-                if pl.bits is not None:
-                    fn.probe_bits(cand[:n], acc, *pl.bits, vals[i], pl.weight)
-                else:
-                    fn.probe_dense(cand[:n], acc, flag, pl.ids, vals[i], pl.weight)
-                left -= upper_bound(pl, stats, params)
-            cand = within_reach(cand[:n], acc[cand[:n]], k, tol, fn.kth_largest)
-        finally:
-            acc[kept] = 0.0
+            n = fn.keep_reaching(acc, flag, self.touched, n, live, cut, cand, sc)
+        positive = all(pl.weight > 0 for pl in lists)
+        left = rest
+        for i in reversed(non_idx):
+            if n <= k:
+                break
+            n, theta = fn.prune(cand, sc, n, k, theta, tol, left, positive)
+            pl = lists[i]
+            if pl.bits is not None:
+                fn.probe_bits(cand[:n], sc[:n], *pl.bits, vals[i], pl.weight)
+            else:
+                fn.probe_dense(cand[:n], sc[:n], acc, flag, pl.ids, vals[i], pl.weight)
+            left -= upper_bound(pl, stats, params)
+        cand = within_reach(cand[:n], sc[:n], k, tol, fn.kth_largest)
         return self._exact(np.sort(cand), lists, k, norms, params)

@@ -296,12 +296,15 @@ def test_row_bitmaps_find_the_same_postings_as_the_ids(seed):
     fn.probe_add(cand, b, ids, tfs, norms, 1.3, 1.9)
     assert a.tolist() == b.tolist() and (a > 0).sum() == len(found)
     vals = ranker.impacts(ids, tfs, norms, 0.9)
-    ranker.fn.probe_bits(cand, ranker.acc, words, ranks, vals, 2.0)
-    via_bits = ranker.acc.copy()
-    ranker.acc[:] = 0
-    ranker.fn.probe_dense(cand, ranker.acc, ranker.flag, ids, vals, 2.0)
-    assert via_bits.tolist() == ranker.acc.tolist() and np.count_nonzero(via_bits) == len(found)
-    ranker.acc[:] = 0
+    via_bits, via_ids, via_search = np.zeros(len(cand)), np.zeros(len(cand)), np.zeros(len(cand))
+    fn.probe_bits(cand, via_bits, words, ranks, vals, 2.0)
+    # weight 2: one posting times it is exact in float32 too, so the pass (which sums a row in the
+    # float32 accumulator) and the bitmap (float64) agree bit for bit
+    fn.probe_dense(cand, via_ids, ranker.acc, ranker.flag, ids, vals, 2.0)  # one pass over the row
+    fn.probe_dense(cand[:1], via_search[:1], ranker.acc, ranker.flag, ids, vals, 2.0)  # a binary search
+    assert via_bits.tolist() == via_ids.tolist() and np.count_nonzero(via_bits) == len(found)
+    assert via_search[0] == via_bits[0]
+    assert not ranker.acc.any() and not ranker.flag.any()  # scratch left clean
 
 
 def _assert_bounds_hold(db: Path) -> None:
