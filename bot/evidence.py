@@ -157,10 +157,10 @@ class Evidence:
     chunk_coverage: float           # coverage by the whole chunk (terms possibly spread out)
 
 
-def credits(seq: list[str], weights: dict[str, float],
+def credits(seq: list[str] | set[str], weights: dict[str, float],
             alternatives: dict[str, frozenset[str]] | None, synonym_credit: float = 0.8) -> dict[str, float]:
     """Question term -> credit earned by one sentence: 1 for the word itself, less for a synonym."""
-    present = set(seq)
+    present = seq if isinstance(seq, set) else set(seq)
     out: dict[str, float] = {}
     for t in weights:
         if t in present:
@@ -170,8 +170,10 @@ def credits(seq: list[str], weights: dict[str, float],
     return out
 
 
-def coverage(credit: dict[str, float], weights: dict[str, float]) -> float:
-    total = sum(weights.values())
+def coverage(credit: dict[str, float], weights: dict[str, float], total: float | None = None) -> float:
+    """idf-weighted share of the question's terms credited; `total` is sum(weights) if known."""
+    if total is None:
+        total = sum(weights.values())
     return sum(weights[t] * c for t, c in credit.items()) / total if total else 0.0
 
 
@@ -206,14 +208,23 @@ def proximity(seq: list[str], pairs: list[tuple[str, str]], window: int = 4,
     return _pairs_near(_positions(seq, standing), pairs, window)
 
 
-def _positions(seq: list[str], standing: dict[str, tuple[str, ...]], offset: int = 0) -> dict[str, list[int]]:
-    """Question term -> positions in `seq` (+ offset) of the words standing for it."""
+def _positions(seq: list[str], standing: dict[str, tuple[str, ...]], offset: int = 0,
+               present: set[str] | None = None) -> dict[str, list[int]]:
+    """Question term -> positions in `seq` (+ offset) of the words standing for it (in no
+    particular order). Only the standing words present are looked for, each with `list.index`:
+    a scan in C instead of a dictionary lookup per word of every sentence."""
     pos: dict[str, list[int]] = {}
-    for i, t in enumerate(seq):
-        qs = standing.get(t)
-        if qs:
-            for q in qs:
-                pos.setdefault(q, []).append(i + offset)
+    for word in standing.keys() & (present if present is not None else set(seq)):
+        found = []
+        i = seq.index(word)
+        try:
+            while True:
+                found.append(i + offset)
+                i = seq.index(word, i + 1)
+        except ValueError:
+            pass
+        for q in standing[word]:
+            pos[q] = pos[q] + found if q in pos else found
     return pos
 
 
@@ -226,6 +237,8 @@ def _joined(a: dict[str, list[int]], b: dict[str, list[int]]) -> dict[str, list[
 
 
 def _pairs_near(pos: dict[str, list[int]], pairs: list[tuple[str, str]], window: int = 4) -> float:
+    if not pos:  # most sentences: no question term at all
+        return 0.0
     found = 0
     for a, b in pairs:
         pa, pb = pos.get(a), pos.get(b)
@@ -246,34 +259,42 @@ def assess(chunk_text: str, weights: dict[str, float], kind: str | None,
     if standing is None:
         standing = stand_ins(pairs, alternatives)
     seqs = [terms_of(chunk_text[a:b]) for a, b in spans]
-    creds = [credits(seq, weights, alternatives, synonym_credit) for seq in seqs]
-    covs = [coverage(c, weights) for c in creds]
+    presents = [set(seq) for seq in seqs]
+    creds = [credits(present, weights, alternatives, synonym_credit) for present in presents]
+    total = sum(weights.values())
+    covs = [coverage(c, weights, total) for c in creds]
     # positions of question terms per sentence, computed once: a sentence pair's are the two joined
-    poss = [_positions(seq, standing) for seq in seqs] if pairs else []
-    candidates: list[Span] = []
+    poss = [_positions(seq, standing, 0, present) for seq, present in zip(seqs, presents)] if pairs else []
+    # every sentence and adjacent pair is a candidate; only the best becomes a Span (most are not)
+    best_key: tuple[float, int] | None = None
+    best_parts: tuple = ()
     for i, (a, b) in enumerate(spans):
         cov = covs[i]
-        candidates.append(Span(a, b, cov, frozenset(creds[i]), has_type(chunk_text[a:b], kind, focus_term, terms_of),
-                               _pairs_near(poss[i], pairs) if pairs else 0.0))
+        typed = kind is None or has_type(chunk_text[a:b], kind, focus_term, terms_of)
+        near = _pairs_near(poss[i], pairs) if pairs else 0.0
+        key = (cov + (0.15 if typed else 0.0) + 0.1 * near, a - b)  # ties: the shorter, then the first
+        if best_key is None or key > best_key:
+            best_key, best_parts = key, (a, b, cov, creds[i], {}, typed, near)
         if i + 1 < len(spans):
             a2, b2 = spans[i + 1]
             # a pair must earn its place: it counts what the better sentence lacks entirely, at PAIR_CREDIT
             better, other = (creds[i], creds[i + 1]) if cov >= covs[i + 1] else (creds[i + 1], creds[i])
             added = {t: c for t, c in other.items() if t not in better}
-            both = _union(better, added)
-            cov2 = (cov if better is creds[i] else covs[i + 1]) + PAIR_CREDIT * coverage(added, weights)
+            cov2 = (cov if better is creds[i] else covs[i + 1]) + PAIR_CREDIT * coverage(added, weights, total)
             near = 0.0
             if pairs:
                 shifted = {q: [p + len(seqs[i]) for p in ps] for q, ps in poss[i + 1].items()}
                 near = _pairs_near(_joined(poss[i], shifted), pairs)
-            candidates.append(Span(a, b2, cov2, frozenset(both), has_type(chunk_text[a:b2], kind, focus_term, terms_of),
-                                   near))
-    best = max(candidates, key=lambda s: (s.coverage + (0.15 if s.typed else 0.0) + 0.1 * s.proximity,
-                                          -(s.end - s.start)))
+            typed = kind is None or has_type(chunk_text[a:b2], kind, focus_term, terms_of)
+            key = (cov2 + (0.15 if typed else 0.0) + 0.1 * near, a - b2)
+            if key > best_key:
+                best_key, best_parts = key, (a, b2, cov2, better, added, typed, near)
+    a, b, cov, credit, added, typed, near = best_parts
+    best = Span(a, b, cov, frozenset(credit).union(added), typed, near)
     highlight = tuple((a, b) for (a, b), c in zip(spans, creds)
                       if a >= best.start and b <= best.end and (c or best.end - best.start == b - a))
     chunk_credit: dict[str, float] = {}
     for c in creds:
         chunk_credit = _union(chunk_credit, c)
     return Evidence(best=best, highlight=highlight or ((best.start, best.end),),
-                    chunk_coverage=coverage(chunk_credit, weights))
+                    chunk_coverage=coverage(chunk_credit, weights, total))

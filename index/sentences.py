@@ -11,9 +11,10 @@ from functools import lru_cache
 
 import pysbd
 
-# char_span=False: pysbd's own spans compile one regex per sentence (re.escape of its text), which
-# made it ~25 ms a paragraph; the sentences are substrings of the text in order (clean=False), so
-# `_spans` finds them with str.find instead
+# pysbd's `segment` finds its sentences in the text by compiling one regex per sentence (re.escape of
+# its text), even with char_span=False: ~25 ms a paragraph, most of the time of a first question on
+# a new passage. Its processor's sentences are substrings of the text in order (clean=False), so
+# `_spans` finds them with str.find instead, and `segment` is not called.
 _SEGMENTER = pysbd.Segmenter(language="en", clean=False, char_span=False)
 _MAX_PYSBD = 20_000  # pysbd is quadratic-ish on giant unpunctuated runs; fall back beyond this
 _FALLBACK = re.compile(r"[^.!?\n]+(?:[.!?]+[\"'”’)]*|\n|$)")
@@ -50,7 +51,7 @@ def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
     spans: list[tuple[int, int]] = []
     if len(text) <= _MAX_PYSBD:
         try:
-            raw = _spans(text, _SEGMENTER.segment(text))
+            raw = _spans(text, _SEGMENTER.processor(text).process())
         except Exception:  # pysbd has rare internal errors on odd input; never lose the text
             raw = []
         # pysbd's spans must tile the text; if they do not, use the simple fallback instead
