@@ -121,7 +121,7 @@ class Answerer:
         full = with_missing_words(self.searcher, weights, analysis)
         cands = rerank(hits, full, kind, _pairs(analysis, weights), self.searcher.terms_of, focus, alternatives,
                        phrases=[self.searcher.terms_of(p) for p in quoted_phrases(q)],
-                       current=bool(_ASKS_CURRENT.search(q)))
+                       current=bool(_ASKS_CURRENT.search(q)), sentence_terms=self.searcher.sentence_terms)
         cands = _merge_duplicates(cands)
         if not cands:
             return Answer.no_answer(original, "No passage in the sources matches the question.")
@@ -217,13 +217,22 @@ def _pairs(analysis, weights: dict[str, float]) -> list[tuple[str, str]]:
 
 def rerank(hits: list[SearchHit], weights: dict[str, float], kind: str | None, pairs: list[tuple[str, str]],
            terms_of, focus: str | None = None, alternatives: dict | None = None,
-           phrases: list[list[str]] | None = None, current: bool = False) -> list[Candidate]:
-    """Order BM25 hits by evidence: one sentence covering the question, of the right type, in order."""
+           phrases: list[list[str]] | None = None, current: bool = False,
+           sentence_terms=None) -> list[Candidate]:
+    """Order BM25 hits by evidence: one sentence covering the question, of the right type, in order.
+    `sentence_terms(text)` gives a passage's sentences with their terms (cached by the Searcher).
+    A passage duplicated in several sources is assessed once: the evidence depends on its text only."""
     top = hits[0].score if hits and hits[0].score > 0 else 1.0
     standing = stand_ins(pairs, alternatives)
     cands: list[Candidate] = []
+    assessed: dict[str, Evidence | None] = {}
     for hit in hits:
-        ev = assess(hit.text, weights, kind, terms_of, pairs, focus, alternatives, SYNONYM_CREDIT, standing)
+        text = hit.text
+        if text in assessed:
+            ev = assessed[text]
+        else:
+            ev = assessed[text] = assess(text, weights, kind, terms_of, pairs, focus, alternatives, SYNONYM_CREDIT,
+                                         standing, sentence_terms(text) if sentence_terms is not None else None)
         if ev is None:
             continue
         b = ev.best

@@ -250,16 +250,22 @@ def _pairs_near(pos: dict[str, list[int]], pairs: list[tuple[str, str]], window:
 def assess(chunk_text: str, weights: dict[str, float], kind: str | None,
            terms_of: Callable[[str], list[str]] = analyze, pairs: list[tuple[str, str]] | None = None,
            focus_term: str | None = None, alternatives: dict[str, frozenset[str]] | None = None,
-           synonym_credit: float = 0.8, standing: dict[str, tuple[str, ...]] | None = None) -> Evidence | None:
-    """Best sentence window of a chunk for a question whose terms carry `weights` (idf)."""
-    spans = sentence_spans(chunk_text)
+           synonym_credit: float = 0.8, standing: dict[str, tuple[str, ...]] | None = None,
+           sentences: tuple | None = None) -> Evidence | None:
+    """Best sentence window of a chunk for a question whose terms carry `weights` (idf).
+    `sentences`: the chunk's (spans, per-sentence terms, their sets) if the caller has them
+    (`Searcher.sentence_terms`); else computed here with `terms_of`."""
+    if sentences is None:
+        spans = sentence_spans(chunk_text)
+        seqs = [terms_of(chunk_text[a:b]) for a, b in spans]
+        presents = [set(seq) for seq in seqs]
+    else:
+        spans, seqs, presents = sentences
     if not spans or not weights:
         return None
     pairs = pairs or []
     if standing is None:
         standing = stand_ins(pairs, alternatives)
-    seqs = [terms_of(chunk_text[a:b]) for a, b in spans]
-    presents = [set(seq) for seq in seqs]
     creds = [credits(present, weights, alternatives, synonym_credit) for present in presents]
     total = sum(weights.values())
     covs = [coverage(c, weights, total) for c in creds]

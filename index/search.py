@@ -23,6 +23,7 @@ from index.config import postings_cache_bytes
 from index.analyzer import STOP_WORDS, TOKENIZER_VERSION, stem, surface_words, word_term
 from index.errors import IndexCorruptError, IndexNotBuiltError, IndexOutdatedError
 from index.model import DuplicateRef, SearchHit
+from index.sentences import sentence_spans
 from index.ranking import (Bm25Params, CorpusStats, PostingList, idf, length_norm, maxscore_top_k, taat_top_k,
                            term_weights)
 
@@ -98,6 +99,7 @@ class Searcher:
             self._word_cache: dict[str, tuple | None] = {}
             self._lex_cache: dict[str, str | None] = {}
             self._terms_cache: dict[str, list[str]] = {}
+            self._sentence_cache: dict[str, tuple] = {}
             self._dup_cache: dict[int, tuple[DuplicateRef, ...]] = {}
             self._row_cache: dict[int, tuple] = {}
             self._row_cache_bytes = 0
@@ -208,6 +210,21 @@ class Searcher:
             if len(cache) > 50_000:
                 cache.clear()
             got = cache[text] = [t for t in map(self.term_of, surface_words(text)) if t is not None]
+        return got
+
+    def sentence_terms(self, text: str) -> tuple[tuple[tuple[int, int], ...], list[list[str]], list[set[str]]]:
+        """A passage's sentence spans, each sentence's terms (`terms_of`) and their set. Cached like
+        `terms_of`: the answer builder assesses the same top passages question after question, and
+        splitting and looking up every sentence again was a fifth of that work. Callers must not
+        modify what they get."""
+        cache = self._sentence_cache
+        got = cache.get(text)
+        if got is None:
+            if len(cache) > 20_000:
+                cache.clear()
+            spans = sentence_spans(text)
+            seqs = [self.terms_of(text[a:b]) for a, b in spans]
+            got = cache[text] = (spans, seqs, [set(seq) for seq in seqs])
         return got
 
     def knows_term(self, term: str) -> bool:

@@ -139,3 +139,29 @@ def test_a_damaged_index_row_is_never_quoted(tmp_path, seeds_dir, caplog):
     assert all(q.source != "004_e2ebf3ea3f42602b.txt" for q in a.quotes)
     assert "verbatim check failed" in caplog.text
     svc.close()
+
+
+def test_cached_sentence_terms_give_the_same_evidence_as_computing_them(service):
+    """The Searcher's per-passage cache of sentences and their terms is what `assess` would compute
+    itself: same spans, same terms, same evidence for a question; reloading the index empties it."""
+    from bot.evidence import assess
+    from index.sentences import sentence_spans
+
+    searcher = service.searcher
+    hits = searcher.search("how many hostages were released in the cease-fire", 10)
+    assert hits
+    weights = {t: searcher.idf(t) for t in searcher.terms_of("hostages released cease-fire")}
+    pairs = [("hostag", "releas")] if "hostag" in weights else []
+    for hit in hits:
+        spans, seqs, presents = searcher.sentence_terms(hit.text)
+        assert spans == sentence_spans(hit.text)
+        assert seqs == [searcher.terms_of(hit.text[a:b]) for a, b in spans]
+        assert presents == [set(s) for s in seqs]
+        assert searcher.sentence_terms(hit.text)[1] is seqs  # cached
+        given = assess(hit.text, weights, "number", searcher.terms_of, pairs,
+                       sentences=searcher.sentence_terms(hit.text))
+        assert given == assess(hit.text, weights, "number", searcher.terms_of, pairs)
+    before = searcher.sentence_terms(hits[0].text)
+    searcher._load()  # what a committed build triggers
+    after = searcher.sentence_terms(hits[0].text)
+    assert after == before and after[1] is not before[1]
