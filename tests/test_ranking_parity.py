@@ -185,7 +185,7 @@ def _assert_rank_exact(db: Path, rng: random.Random, n_queries: int = 60) -> int
     from index.ranking import maxscore_top_k, top_k
 
     s = Searcher.open(db)
-    pruned = compiled_pruned = 0
+    pruned = compiled_pruned = with_bits = 0
     try:
         for _ in range(n_queries):
             q = _zipf_query(rng)
@@ -199,7 +199,9 @@ def _assert_rank_exact(db: Path, rng: random.Random, n_queries: int = 60) -> int
                     assert s.rank(q, k, compiled=True, prune=True) == want, (q, k)
                     assert s.rank(q, k, compiled=True, prune=False) == want, (q, k)
                     ranker = s._forced_ranker()
-                    got = ranker.maxscore(s.posting_lists(q, ranker), k, s.norms, s.live, s.stats, s.params)
+                    lists = s.posting_lists(q, ranker)
+                    with_bits += any(pl.bits is not None for pl in lists)
+                    got = ranker.maxscore(lists, k, s.norms, s.live, s.stats, s.params)
                     assert got is None or got == want, (q, k)
                     compiled_pruned += got is not None
                     narrowed = ranker.maxscore(s.posting_lists(q, ranker), k, s.norms, s.live, s.stats, s.params,
@@ -219,6 +221,7 @@ def _assert_rank_exact(db: Path, rng: random.Random, n_queries: int = 60) -> int
         s.close()
     if COMPILED:
         assert compiled_pruned >= pruned // 2  # the compiled MaxScore prunes too, not only falls back
+        assert with_bits > 0  # long rows were probed through their bitmaps
     return pruned
 
 
