@@ -421,7 +421,8 @@ def impact_tolerance(lists: list[PostingList], params: Bm25Params) -> float:
 
 
 class CompiledRanker:
-    """Per-Searcher scratch (dense accumulator, touched marks, touched list) and the kernels.
+    """Per-Searcher scratch (dense float32 accumulator, touched marks, touched list, candidate ids
+    and partial scores; all zeroed or overwritten by the kernels that use them) and the kernels.
 
     Candidates are found with impacts: each posting's tf-part precomputed as float32 for the
     index's current average length (`impacts`, cached with the postings by the Searcher), so a
@@ -506,10 +507,12 @@ class CompiledRanker:
     def maxscore(self, lists: list[PostingList], k: int, norms: np.ndarray, live: np.ndarray,
                  stats: CorpusStats, params: Bm25Params, *, narrow: int | None = None) -> list[tuple[int, float]] | None:
         """`ranking.maxscore_top_k` compiled, on impacts: the rows whose bounds can lift a chunk to
-        the seeded threshold are scattered, every other row is probed for the surviving candidates
-        only (binary searches, or one pass against candidate marks), highest bound first, pruning
-        and raising the threshold between rows; the last candidates are re-scored exactly in the
-        reference order. None when pruning cannot apply."""
+        the seeded threshold are scattered (a single such row is filtered in one pass instead),
+        every other row is probed for the surviving candidates only (through its bitmap when it has
+        one; else binary searches, or one pass against candidate marks), highest bound first,
+        pruning and raising the threshold between rows. Candidates carry their partial scores in
+        a parallel array (`out_ids`, `out_scores`), so pruning reads them in order. The last
+        candidates are re-scored exactly in the reference order. None when pruning cannot apply."""
         if k <= 0 or len(lists) < 2 or not prunable(params):
             return None
         fn = self.fn
