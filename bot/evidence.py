@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from index.analyzer import analyze
-from index.sentences import sentence_spans
+from index.sentences import sentence_terms
 
 # ---- what the question asks for ----------------------------------------------------------------
 _EXPECT = [
@@ -255,12 +255,7 @@ def assess(chunk_text: str, weights: dict[str, float], kind: str | None,
     """Best sentence window of a chunk for a question whose terms carry `weights` (idf).
     `sentences`: the chunk's (spans, per-sentence terms, their sets) if the caller has them
     (`Searcher.sentence_terms`); else computed here with `terms_of`."""
-    if sentences is None:
-        spans = sentence_spans(chunk_text)
-        seqs = [terms_of(chunk_text[a:b]) for a, b in spans]
-        presents = [set(seq) for seq in seqs]
-    else:
-        spans, seqs, presents = sentences
+    spans, seqs, presents = sentences if sentences is not None else sentence_terms(chunk_text, terms_of)
     if not spans or not weights:
         return None
     pairs = pairs or []

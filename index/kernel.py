@@ -37,8 +37,8 @@ import numpy as np
 from index.ranking import (Bm25Params, CorpusStats, PostingList, holding_any, prunable, seed_chunks,
                            split_rows, tolerance, top_k, upper_bound, within_reach)
 
-MIN_CHUNKS = 20_000
-BITS_DENSITY = 32  # rows holding at least 1/32 of all chunks also get a bitmap (`CompiledRanker.bits`)  # below this the numpy kernels answer in well under a millisecond anyway
+MIN_CHUNKS = 20_000  # below this the numpy kernels answer in well under a millisecond anyway
+BITS_DENSITY = 32  # rows holding at least 1/32 of all chunks also get a bitmap (`CompiledRanker.bits`)
 
 
 def mode() -> str:

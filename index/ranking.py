@@ -267,12 +267,13 @@ def kth_largest(values: np.ndarray, k: int) -> float:
 
 
 def prune_candidates(cand: np.ndarray, partial: np.ndarray, k: int, theta: float, tol: float, left: float,
-                     positive: bool, kth=kth_largest) -> tuple[np.ndarray, float]:
+                     positive: bool) -> tuple[np.ndarray, float]:
     """Between two non-essential rows: raise theta to the k-th best partial score (valid only when
     every weight is positive, so partial scores can only grow) and keep the candidates that can
-    still reach it with the bounds `left`. Returns (candidates, theta)."""
+    still reach it with the bounds `left`. Returns (candidates, theta). (`kernel`'s `prune` is
+    the same step compiled, in place.)"""
     if positive and len(cand) >= k:
-        theta = max(theta, float(kth(partial, k)) - tol)
+        theta = max(theta, kth_largest(partial, k) - tol)
     return cand[partial >= theta - tol - left], theta
 
 

@@ -18,12 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from index import codec, kernel, store
+from index import codec, kernel, sentences, store
 from index.config import postings_cache_bytes
 from index.analyzer import STOP_WORDS, TOKENIZER_VERSION, stem, surface_words, word_term
 from index.errors import IndexCorruptError, IndexNotBuiltError, IndexOutdatedError
 from index.model import DuplicateRef, SearchHit
-from index.sentences import sentence_spans
 from index.ranking import (Bm25Params, CorpusStats, PostingList, idf, length_norm, maxscore_top_k, taat_top_k,
                            term_weights)
 
@@ -222,9 +221,7 @@ class Searcher:
         if got is None:
             if len(cache) > 20_000:
                 cache.clear()
-            spans = sentence_spans(text)
-            seqs = [self.terms_of(text[a:b]) for a, b in spans]
-            got = cache[text] = (spans, seqs, [set(seq) for seq in seqs])
+            got = cache[text] = sentences.sentence_terms(text, self.terms_of)
         return got
 
     def knows_term(self, term: str) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Callable
 
 import pysbd
 
@@ -81,3 +82,12 @@ def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
         if t:
             spans.append(t)
     return tuple(spans)
+
+
+def sentence_terms(text: str, terms_of: Callable[[str], list[str]]
+                   ) -> tuple[tuple[tuple[int, int], ...], list[list[str]], list[set[str]]]:
+    """A passage's sentence spans, each sentence's terms and their set: what the answer builder
+    weighs a passage by (`bot.evidence.assess`; cached per passage by `Searcher.sentence_terms`)."""
+    spans = sentence_spans(text)
+    seqs = [terms_of(text[a:b]) for a, b in spans]
+    return spans, seqs, [set(seq) for seq in seqs]
